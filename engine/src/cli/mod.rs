@@ -1,0 +1,34 @@
+//! The `switchyard` command line. Thin: parse arguments, call the library, map results to
+//! exit codes.
+
+mod schema;
+mod validate;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Switchyard: a declarative integration engine.
+#[derive(Debug, Parser)]
+#[command(name = "switchyard", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check connector and workflow specs; exit 0 if valid, 1 if not, 2 on usage or IO errors.
+    Validate(validate::ValidateArgs),
+    /// Write (or check) the JSON Schemas and the spec reference generated from the spec types.
+    Schema(schema::SchemaArgs),
+}
+
+/// Exit code for usage and IO errors (clap also uses 2 for bad arguments).
+pub const EXIT_USAGE: u8 = 2;
+
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Validate(args) => validate::run(args),
+        Command::Schema(args) => schema::run(args),
+    }
+}

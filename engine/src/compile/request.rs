@@ -1,0 +1,337 @@
+//! Compiling what an action sends and how it reads the answer: request templates, body,
+//! output mapping, pagination, error rules, retries and rate limits.
+
+use super::scopes;
+use super::template::{Scope, TemplateCompiler};
+use super::values::{duration, json_path, optional_duration};
+use crate::diag::did_you_mean;
+use crate::load::{Reporter, YamlPath};
+use crate::plan::{
+    ActionPlan, BodyPlan, CursorFrom, ErrorRulePlan, InputPlan, PaginatorPlan, RateLimitPlan, RetryPlan, StopPlan,
+    StrategyPlan, TemplatePairs,
+};
+use crate::spec::action::{ActionSpec, BodySpec};
+use crate::spec::common::{JsonPathText, TemplateMap};
+use crate::spec::errors::{ErrorRule, RateLimitSpec, RetrySpec};
+use crate::spec::pagination::{CursorSource, PaginationStrategy, PaginatorSpec, StopRule};
+use crate::spec::ConnectorSpec;
+use indexmap::IndexMap;
+use std::time::Duration;
+
+/// Compiles a name -> template map (headers, query, form fields) in order.
+pub fn compile_pairs(map: &TemplateMap, tc: &TemplateCompiler, scope: &Scope, path: &YamlPath, r: &mut Reporter<'_>) -> Option<TemplatePairs> {
+    let mut out = Vec::with_capacity(map.len());
+    let mut ok = true;
+    for (name, value) in map {
+        match tc.tree(&value.0, scope, &path.key(name.clone()), r) {
+            Some(t) => out.push((name.clone(), t)),
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+pub fn compile_body(body: &BodySpec, tc: &TemplateCompiler, scope: &Scope, path: &YamlPath, r: &mut Reporter<'_>) -> Option<BodyPlan> {
+    Some(match body {
+        BodySpec::Json(value) => BodyPlan::Json(tc.tree(&value.0, scope, &path.key("json"), r)?),
+        BodySpec::Form(fields) => BodyPlan::Form(compile_pairs(fields, tc, scope, &path.key("form"), r)?),
+        BodySpec::Raw(raw) => BodyPlan::Raw {
+            content_type: raw.content_type.clone(),
+            content: tc.template(&raw.content.0, scope, &path.key("raw").key("content"), r)?,
+        },
+    })
+}
+
+fn mapping(map: &IndexMap<String, JsonPathText>, path: &YamlPath, r: &mut Reporter<'_>) -> Option<Vec<(String, serde_json_path::JsonPath)>> {
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (name, p) in map {
+        match json_path(p, &path.key(name.clone()), r) {
+            Some(p) => out.push((name.clone(), p)),
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+pub fn compile_action(name: &str, action: &ActionSpec, connector: &ConnectorSpec, base: &Scope, tc: &TemplateCompiler, r: &mut Reporter<'_>) -> Option<ActionPlan> {
+    let path = YamlPath::root().key("actions").key(name);
+    let request = scopes::action_request(base, name, action.input.keys().cloned());
+    let response = scopes::action_response(&request);
+    let mut ok = true;
+
+    let mut inputs = IndexMap::new();
+    for (input_name, input) in &action.input {
+        ok &= super::inputs::check_literal_type(input.value_type, input.default.as_ref(), &input.allowed, &path.key("input").key(input_name.clone()), r);
+        inputs.insert(
+            input_name.clone(),
+            InputPlan {
+                value_type: input.value_type,
+                required: !input.optional && input.default.is_none(),
+                default: input.default.clone(),
+                allowed: input.allowed.clone(),
+                description: input.description.clone(),
+            },
+        );
+    }
+
+    if !(action.path.0.starts_with('/') || action.path.0.starts_with("{{")) {
+        r.error_hint(
+            "invalid-path",
+            &path.key("path"),
+            format!("path `{}` must start with `/`", action.path.0),
+            Some(format!("write `/{}`", action.path.0)),
+        );
+        ok = false;
+    }
+    let url_path = tc.template(&action.path.0, &request, &path.key("path"), r);
+    let base_url = match &action.base_url {
+        Some(b) => tc.template(&b.0, base, &path.key("base_url"), r).map(Some),
+        None => Some(None),
+    };
+    let query = compile_pairs(&action.query, tc, &request, &path.key("query"), r);
+    let headers = compile_pairs(&action.headers, tc, &request, &path.key("headers"), r);
+    let body = match &action.body {
+        Some(b) => compile_body(b, tc, &request, &path.key("body"), r).map(Some),
+        None => Some(None),
+    };
+    let output = mapping(&action.output, &path.key("output"), r);
+    let records = match &action.records {
+        Some(p) => json_path(p, &path.key("records"), r).map(Some),
+        None => Some(None),
+    };
+    let fields = mapping(&action.fields, &path.key("fields"), r);
+    if !action.fields.is_empty() && action.records.is_none() {
+        r.error_hint(
+            "fields-without-records",
+            &path.key("fields"),
+            format!("action `{name}` maps `fields` but has no `records`"),
+            Some("`fields` apply to each record: add `records: <JSONPath to the list>`".into()),
+        );
+        ok = false;
+    }
+
+    let paginator = match &action.paginate {
+        None => Some(None),
+        Some(p) => {
+            let at = path.key("paginate");
+            if action.records.is_none() {
+                r.error_hint(
+                    "paginate-without-records",
+                    &at,
+                    format!("action `{name}` is paginated but has no `records`"),
+                    Some("pagination streams records page by page: add `records: <JSONPath>`".into()),
+                );
+                ok = false;
+            }
+            match connector.pagination.get(p) {
+                Some(spec) => {
+                    let guarded = spec.max_pages.is_some() || spec.max_duration.is_some() || action.timeout.is_some();
+                    if !guarded {
+                        r.warning(
+                            "unguarded-pagination",
+                            &at,
+                            format!("action `{name}` pages with `{p}` without a guard"),
+                            Some(format!("set `max_pages` or `max_duration` on pagination `{p}`, or a `timeout` on the action")),
+                        );
+                    }
+                    compile_paginator(p, spec, tc, &response, r).map(Some)
+                }
+                None => {
+                    r.error_hint(
+                        "unknown-paginator",
+                        &at,
+                        format!("no pagination strategy `{p}` in this connector"),
+                        did_you_mean(p, connector.pagination.keys().map(String::as_str))
+                            .or_else(|| connector.pagination.is_empty().then(|| "define it under the connector's `pagination:`".to_string())),
+                    );
+                    None
+                }
+            }
+        }
+    };
+
+    let mut error_rules = Vec::new();
+    for (i, rule) in action.errors.iter().enumerate() {
+        match compile_error_rule(rule, tc, &response, &path.key("errors").index(i), r) {
+            Some(rule) => error_rules.push(rule),
+            None => ok = false,
+        }
+    }
+    // The connector's rules apply to every action. They are compiled with each action (a
+    // problem in one is reported once: identical diagnostics are merged).
+    let connector_scope = scopes::action_response(base);
+    for (i, rule) in connector.errors.iter().enumerate() {
+        match compile_error_rule(rule, tc, &connector_scope, &YamlPath::root().key("errors").index(i), r) {
+            Some(rule) => error_rules.push(rule),
+            None => ok = false,
+        }
+    }
+
+    let retry = compile_retry(action.retry.as_ref().or(connector.retry.as_ref()), &retry_path(action, &path), r);
+    let rate_limit = match &connector.rate_limit {
+        Some(rl) => compile_rate_limit(rl, &YamlPath::root().key("rate_limit"), r).map(Some),
+        None => Some(None),
+    };
+    let timeout = optional_duration(&action.timeout, &path.key("timeout"), r).ok();
+
+    Some(ActionPlan {
+        name: name.to_string(),
+        method: action.method,
+        base_url: base_url?,
+        path: url_path?,
+        inputs: ok.then_some(inputs)?,
+        query: query?,
+        headers: headers?,
+        body: body?,
+        output: output?,
+        records: records?,
+        fields: fields?,
+        paginator: paginator?,
+        error_rules,
+        retry: retry?,
+        rate_limit: rate_limit?,
+        timeout: timeout?,
+    })
+}
+
+fn retry_path(action: &ActionSpec, action_path: &YamlPath) -> YamlPath {
+    if action.retry.is_some() { action_path.key("retry") } else { YamlPath::root().key("retry") }
+}
+
+fn compile_error_rule(rule: &ErrorRule, tc: &TemplateCompiler, scope: &Scope, path: &YamlPath, r: &mut Reporter<'_>) -> Option<ErrorRulePlan> {
+    if rule.status.is_empty() && rule.when.is_none() {
+        r.error_hint(
+            "empty-error-rule",
+            path,
+            "error rule matches nothing: it has neither `status` nor `when`",
+            Some("add `status: [..]` and/or `when: <expression>`".into()),
+        );
+        return None;
+    }
+    let when = match &rule.when {
+        Some(w) => tc.expression(&w.0, scope, &path.key("when"), r).map(Some),
+        None => Some(None),
+    };
+    let message = match &rule.message {
+        Some(m) => tc.template(&m.0, scope, &path.key("message"), r).map(Some),
+        None => Some(None),
+    };
+    Some(ErrorRulePlan { status: rule.status.clone(), when: when?, then: rule.then, message: message? })
+}
+
+/// Retry defaults: 3 attempts on 429/502/503/504 and network errors, 500 ms doubling to 30 s.
+pub fn compile_retry(spec: Option<&RetrySpec>, path: &YamlPath, r: &mut Reporter<'_>) -> Option<RetryPlan> {
+    let Some(spec) = spec else {
+        return Some(RetryPlan {
+            on_status: serde_json::from_str("[429, 502, 503, 504]").unwrap_or_default(),
+            attempts: 3,
+            backoff: Default::default(),
+            initial_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+            on_network_error: true,
+        });
+    };
+    if spec.attempts == 0 {
+        r.error("invalid-value", &path.key("attempts"), "`attempts` counts the first try too: it must be at least 1");
+        return None;
+    }
+    let initial = optional_duration(&spec.initial_delay, &path.key("initial_delay"), r);
+    let max = optional_duration(&spec.max_delay, &path.key("max_delay"), r);
+    Some(RetryPlan {
+        on_status: spec.on_status.clone(),
+        attempts: spec.attempts,
+        backoff: spec.backoff,
+        initial_delay: initial.ok()?.unwrap_or(Duration::from_millis(500)),
+        max_delay: max.ok()?.unwrap_or(Duration::from_secs(30)),
+        on_network_error: spec.on_network_error,
+    })
+}
+
+fn compile_rate_limit(spec: &RateLimitSpec, path: &YamlPath, r: &mut Reporter<'_>) -> Option<RateLimitPlan> {
+    if let Some(rps) = spec.requests_per_second
+        && !(rps.is_finite() && rps > 0.0)
+    {
+        r.error("invalid-value", &path.key("requests_per_second"), "`requests_per_second` must be a positive number");
+        return None;
+    }
+    let max_wait = optional_duration(&spec.max_wait, &path.key("max_wait"), r).ok()?;
+    Some(RateLimitPlan {
+        retry_after_header: spec.retry_after_header.clone(),
+        remaining_header: spec.remaining_header.clone(),
+        reset_header: spec.reset_header.clone(),
+        reset_format: spec.reset_format,
+        max_wait: max_wait.unwrap_or(Duration::from_secs(60)),
+        requests_per_second: spec.requests_per_second,
+    })
+}
+
+fn compile_paginator(name: &str, spec: &PaginatorSpec, tc: &TemplateCompiler, scope: &Scope, r: &mut Reporter<'_>) -> Option<PaginatorPlan> {
+    // Paginators are shared by actions; identical diagnostics are merged, so each problem
+    // is reported once.
+    let path = YamlPath::root().key("pagination").key(name);
+    let strategy_path = path.key("strategy");
+    let strategy = match &spec.strategy {
+        PaginationStrategy::Cursor(c) => {
+            let from = match &c.token {
+                CursorSource::Body(p) => json_path(p, &strategy_path.key("cursor").key("token").key("body"), r).map(CursorFrom::Body),
+                CursorSource::Header(h) => Some(CursorFrom::Header(h.clone())),
+            };
+            from.map(|from| StrategyPlan::Cursor { from, param: c.param.clone(), location: c.location })
+        }
+        PaginationStrategy::NextUrl(n) => {
+            json_path(&n.body, &strategy_path.key("next_url").key("body"), r).map(|path| StrategyPlan::NextUrl { path })
+        }
+        PaginationStrategy::LinkHeader(l) => Some(StrategyPlan::LinkHeader { rel: l.rel.clone() }),
+        PaginationStrategy::Offset(o) => {
+            if o.limit == 0 {
+                r.error("invalid-value", &strategy_path.key("offset").key("limit"), "`limit` must be at least 1");
+                None
+            } else {
+                Some(StrategyPlan::Offset { param: o.param.clone(), limit_param: o.limit_param.clone(), limit: o.limit, start: o.start })
+            }
+        }
+        PaginationStrategy::PageNumber(p) => Some(StrategyPlan::PageNumber { param: p.param.clone(), start: p.start }),
+    };
+    let mut stop = Vec::new();
+    let mut ok = true;
+    for (i, rule) in spec.stop.iter().enumerate() {
+        let plan = match rule {
+            StopRule::EmptyPage => Some(StopPlan::EmptyPage),
+            StopRule::ShortPage => {
+                let has_size = spec.page_size.is_some() || matches!(spec.strategy, PaginationStrategy::Offset(_));
+                if !has_size {
+                    r.error_hint(
+                        "short-page-without-size",
+                        &path.key("stop").index(i),
+                        "`short_page` needs to know the page size",
+                        Some("set `page_size: { param: ..., value: ... }` (or use the offset strategy)".into()),
+                    );
+                }
+                has_size.then_some(StopPlan::ShortPage)
+            }
+            StopRule::NoToken => Some(StopPlan::NoToken),
+            StopRule::When(e) => tc.expression(&e.0, scope, &path.key("stop").index(i).key("when"), r).map(StopPlan::When),
+        };
+        match plan {
+            Some(p) => stop.push(p),
+            None => ok = false,
+        }
+    }
+    if spec.max_pages == Some(0) {
+        r.error("invalid-value", &path.key("max_pages"), "`max_pages` must be at least 1");
+        ok = false;
+    }
+    let max_duration = match &spec.max_duration {
+        Some(d) => duration(d, &path.key("max_duration"), r).map(Some),
+        None => Some(None),
+    };
+    Some(PaginatorPlan {
+        name: name.to_string(),
+        strategy: strategy?,
+        stop: ok.then_some(stop)?,
+        max_pages: spec.max_pages,
+        max_duration: max_duration?,
+        page_size: spec.page_size.as_ref().map(|p| (p.param.clone(), p.value)),
+    })
+}

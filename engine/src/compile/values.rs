@@ -1,0 +1,88 @@
+//! Compiling small values: durations, JSONPath queries, names.
+
+use crate::load::{Reporter, YamlPath};
+use crate::spec::common::{DurationText, JsonPathText};
+use serde_json_path::JsonPath;
+use std::time::Duration;
+
+/// Parses `30s`, `5m`, `1h`, `500ms`, `2d`.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().ok()?;
+    let seconds = match unit {
+        "ms" => return Some(Duration::from_millis(n)),
+        "s" => n,
+        "m" => n.checked_mul(60)?,
+        "h" => n.checked_mul(3600)?,
+        "d" => n.checked_mul(86_400)?,
+        _ => return None,
+    };
+    Some(Duration::from_secs(seconds))
+}
+
+pub fn duration(text: &DurationText, path: &YamlPath, r: &mut Reporter<'_>) -> Option<Duration> {
+    let parsed = parse_duration(&text.0);
+    if parsed.is_none() {
+        r.error_hint(
+            "invalid-duration",
+            path,
+            format!("invalid duration `{}`", text.0),
+            Some("write a whole number and a unit: ms, s, m, h or d (e.g. `30s`, `5m`)".into()),
+        );
+    }
+    parsed
+}
+
+pub fn optional_duration(text: &Option<DurationText>, path: &YamlPath, r: &mut Reporter<'_>) -> Result<Option<Duration>, ()> {
+    match text {
+        None => Ok(None),
+        Some(t) => duration(t, path, r).map(Some).ok_or(()),
+    }
+}
+
+pub fn json_path(text: &JsonPathText, path: &YamlPath, r: &mut Reporter<'_>) -> Option<JsonPath> {
+    match JsonPath::parse(&text.0) {
+        Ok(parsed) => Some(parsed),
+        Err(error) => {
+            let detail = error.to_string();
+            let hint = (!text.0.starts_with('$')).then(|| format!("JSONPath queries start with `$`, e.g. `$.{}`", text.0.trim_start_matches('.')));
+            r.error_hint("invalid-jsonpath", path, format!("invalid JSONPath `{}`: {}", text.0, first_line(&detail)), hint);
+            None
+        }
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or(text).trim()
+}
+
+/// Ids of connectors and workflows: they appear in URLs and in `connector.action` names.
+pub fn check_id(id: &str, what: &str, path: &YamlPath, r: &mut Reporter<'_>) {
+    let valid = id.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if !valid {
+        r.error_hint(
+            "invalid-id",
+            path,
+            format!("invalid {what} id `{id}`"),
+            Some("use lowercase letters, digits, `-` and `_`, starting with a letter".into()),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("5m"), Some(Duration::from_secs(300)));
+        assert_eq!(parse_duration("2d"), Some(Duration::from_secs(172_800)));
+        assert_eq!(parse_duration("5 minutes"), None);
+        assert_eq!(parse_duration("m"), None);
+        assert_eq!(parse_duration("99999999999999999999d"), None);
+    }
+}

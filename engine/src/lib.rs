@@ -1,0 +1,30 @@
+//! Switchyard: a declarative integration engine.
+//!
+//! Providers are YAML connector specs; users write YAML workflows; one generic engine
+//! interprets both. No provider has Rust code of its own.
+//!
+//! # The data path
+//!
+//! ```text
+//! YAML on disk --load--> spec::*  --compile--> plan::*   (all problems reported together)
+//! ```
+//!
+//! # Layout
+//!
+//! - [`spec`]: what the user wrote, as serde + schemars types (the JSON Schemas come from here).
+//! - [`load`]: YAML files -> spec types, with the position of every node.
+//! - [`compile`]: spec -> plan: references resolved, templates, JSONPath and cron compiled,
+//!   lints run; every problem collected as a [`diag::Diagnostic`].
+//! - [`plan`]: the checked form the runtime executes; it never holds raw YAML.
+//! - [`diag`]: diagnostics and their human, JSON and GitHub renderings.
+//! - [`schema`]: JSON Schema and reference-doc generation from the spec types.
+//! - [`cli`]: the `switchyard` command line (thin: parse arguments, call the library).
+
+pub mod cli;
+pub mod compile;
+pub mod diag;
+pub mod load;
+pub mod plan;
+pub mod schema;
+pub mod spec;
+pub mod template_env;

@@ -1,0 +1,73 @@
+//! Compiled workflows.
+
+use super::connector::{BodyPlan, TemplatePairs};
+use super::template::{CompiledExpression, CompiledTemplate, TemplateTree};
+use crate::spec::common::HttpMethod;
+use crate::spec::errors::Backoff;
+use crate::spec::step::OnError;
+use crate::spec::workflow::{Catchup, Overlap};
+use std::time::Duration;
+
+/// A compiled workflow.
+#[derive(Debug)]
+pub struct WorkflowPlan {
+    pub id: String,
+    pub description: Option<String>,
+    pub content_hash: String,
+    pub enabled: bool,
+    pub concurrency: Option<u32>,
+    pub vars: Vec<(String, TemplateTree)>,
+    pub trigger: WorkflowTriggerPlan,
+    pub steps: Vec<StepPlan>,
+    pub on_failure: Option<String>,
+    pub timeout: Option<Duration>,
+}
+
+/// What starts a run.
+#[derive(Debug, Clone)]
+pub enum WorkflowTriggerPlan {
+    Webhook { connector: String, event: String, connection: String, filter: Option<CompiledExpression> },
+    Cron(CronPlan),
+    Poll { connector: String, trigger: String, connection: String, every: Duration },
+    Manual { input: indexmap::IndexMap<String, super::connector::InputPlan> },
+}
+
+/// A parsed cron schedule in its time zone.
+#[derive(Debug, Clone)]
+pub struct CronPlan {
+    pub schedule: croner::Cron,
+    pub timezone: chrono_tz::Tz,
+    pub catchup: Catchup,
+    pub overlap: Overlap,
+}
+
+/// A step with its common settings.
+#[derive(Debug, Clone)]
+pub struct StepPlan {
+    pub id: String,
+    pub name: Option<String>,
+    pub condition: Option<CompiledExpression>,
+    pub kind: StepKind,
+    pub retry: Option<StepRetryPlan>,
+    pub timeout: Option<Duration>,
+    pub on_error: OnError,
+}
+
+/// The step kinds.
+#[derive(Debug, Clone)]
+pub enum StepKind {
+    Action { connector: String, action: String, connection: String, input: TemplatePairs },
+    Set(Vec<(String, TemplateTree)>),
+    Condition { test: CompiledExpression, then: Vec<StepPlan>, otherwise: Vec<StepPlan> },
+    ForEach { items: TemplateTree, item: String, steps: Vec<StepPlan>, concurrency: u32 },
+    Http { method: HttpMethod, url: CompiledTemplate, headers: TemplatePairs, query: TemplatePairs, body: Option<BodyPlan> },
+}
+
+/// Step retries with defaults filled in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepRetryPlan {
+    pub attempts: u32,
+    pub backoff: Backoff,
+    pub initial_delay: Duration,
+    pub max_delay: Duration,
+}
