@@ -106,9 +106,8 @@ pub fn compile_auth(spec: &AuthSpec, tc: &TemplateCompiler, scope: &Scope, path:
             "no auth mode given",
             Some("add at least one mode, e.g. `bearer: { token: ... }`, or `none: {}` for a public API".into()),
         );
-        ok = false;
     }
-    ok.then_some(modes)
+    (ok && !modes.is_empty()).then_some(modes)
 }
 
 fn token_response(spec: &TokenResponseSpec, path: &YamlPath, r: &mut Reporter<'_>) -> Option<TokenResponsePlan> {

@@ -4,7 +4,7 @@
 //! reported together; the plan is built only when none was an error.
 
 use super::auth::compile_auth;
-use super::request::{compile_action, compile_pairs};
+use super::request::{SharedParts, compile_action, compile_pairs, compile_shared};
 use super::scopes;
 use super::template::TemplateCompiler;
 use super::values::{check_id, duration, json_path};
@@ -48,10 +48,13 @@ pub fn compile_connector(
     let query = compile_pairs(&spec.query, tc, &base, &root.key("query"), r);
     let auth = compile_auth(&spec.auth, tc, &base, &root.key("auth"), r);
 
+    // Shared parts, compiled once; actions take copies.
+    let shared = compile_shared(spec, &base, tc, r);
     let mut actions = IndexMap::new();
-    let mut actions_ok = true;
+    let mut actions_ok = shared.is_some();
+    let empty = SharedParts::default();
     for (name, action) in &spec.actions {
-        match compile_action(name, action, spec, &base, tc, r) {
+        match compile_action(name, action, spec, shared.as_ref().unwrap_or(&empty), &base, tc, r) {
             Some(plan) => {
                 actions.insert(name.clone(), plan);
             }

@@ -93,7 +93,7 @@ pub fn compile_sources(sources: &[SourceFile]) -> Compiled {
         match doc {
             Document::Connector(loaded) => {
                 let Some(spec) = &loaded.spec else { continue };
-                let mut r = Reporter::new(&loaded.path, &loaded.index, &mut diagnostics);
+                let mut r = Reporter::with_pruned(&loaded.path, &loaded.index, &mut diagnostics, &loaded.pruned);
                 lint::secret_literals(spec, &mut r);
                 if let Some(plan) = connector::compile_connector(loaded, spec, hash, &tc, &mut r)
                     && !duplicates.contains(&loaded.path)
@@ -103,7 +103,7 @@ pub fn compile_sources(sources: &[SourceFile]) -> Compiled {
             }
             Document::Workflow(loaded) => {
                 let Some(spec) = &loaded.spec else { continue };
-                let mut r = Reporter::new(&loaded.path, &loaded.index, &mut diagnostics);
+                let mut r = Reporter::with_pruned(&loaded.path, &loaded.index, &mut diagnostics, &loaded.pruned);
                 lint::secret_literals(spec, &mut r);
                 let refs = workflow::References {
                     connectors: &connectors,

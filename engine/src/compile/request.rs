@@ -54,7 +54,54 @@ fn mapping(map: &IndexMap<String, JsonPathText>, path: &YamlPath, r: &mut Report
     ok.then_some(out)
 }
 
-pub fn compile_action(name: &str, action: &ActionSpec, connector: &ConnectorSpec, base: &Scope, tc: &TemplateCompiler, r: &mut Reporter<'_>) -> Option<ActionPlan> {
+/// Connector-level parts every action shares: its error rules, paginators and rate limit.
+#[derive(Default)]
+pub struct SharedParts {
+    pub error_rules: Vec<ErrorRulePlan>,
+    pub paginators: IndexMap<String, PaginatorPlan>,
+    pub rate_limit: Option<RateLimitPlan>,
+}
+
+/// Compiles the connector-level error rules, paginators and rate limit once.
+pub fn compile_shared(connector: &ConnectorSpec, base: &Scope, tc: &TemplateCompiler, r: &mut Reporter<'_>) -> Option<SharedParts> {
+    let response = scopes::action_response(base).known(
+        "page",
+        ["cursor", "number", "offset", "size"].map(String::from),
+        "pagination variable",
+    );
+    let mut ok = true;
+    let mut error_rules = Vec::new();
+    for (i, rule) in connector.errors.iter().enumerate() {
+        match compile_error_rule(rule, tc, &response, &YamlPath::root().key("errors").index(i), r) {
+            Some(rule) => error_rules.push(rule),
+            None => ok = false,
+        }
+    }
+    let mut paginators = IndexMap::new();
+    for (name, spec) in &connector.pagination {
+        match compile_paginator(name, spec, tc, &response, r) {
+            Some(p) => {
+                paginators.insert(name.clone(), p);
+            }
+            None => ok = false,
+        }
+    }
+    let rate_limit = match &connector.rate_limit {
+        Some(rl) => compile_rate_limit(rl, &YamlPath::root().key("rate_limit"), r).map(Some),
+        None => Some(None),
+    };
+    Some(SharedParts { error_rules, paginators, rate_limit: rate_limit? }).filter(|_| ok)
+}
+
+pub fn compile_action(
+    name: &str,
+    action: &ActionSpec,
+    connector: &ConnectorSpec,
+    shared: &SharedParts,
+    base: &Scope,
+    tc: &TemplateCompiler,
+    r: &mut Reporter<'_>,
+) -> Option<ActionPlan> {
     let path = YamlPath::root().key("actions").key(name);
     let request = scopes::action_request(base, name, action.input.keys().cloned());
     let response = scopes::action_response(&request);
@@ -135,7 +182,8 @@ pub fn compile_action(name: &str, action: &ActionSpec, connector: &ConnectorSpec
                             Some(format!("set `max_pages` or `max_duration` on pagination `{p}`, or a `timeout` on the action")),
                         );
                     }
-                    compile_paginator(p, spec, tc, &response, r).map(Some)
+                    // Compiled with the connector; a broken one was reported there.
+                    shared.paginators.get(p).cloned().map(Some)
                 }
                 None => {
                     r.error_hint(
@@ -158,21 +206,10 @@ pub fn compile_action(name: &str, action: &ActionSpec, connector: &ConnectorSpec
             None => ok = false,
         }
     }
-    // The connector's rules apply to every action. They are compiled with each action (a
-    // problem in one is reported once: identical diagnostics are merged).
-    let connector_scope = scopes::action_response(base);
-    for (i, rule) in connector.errors.iter().enumerate() {
-        match compile_error_rule(rule, tc, &connector_scope, &YamlPath::root().key("errors").index(i), r) {
-            Some(rule) => error_rules.push(rule),
-            None => ok = false,
-        }
-    }
+    // The connector's rules apply after the action's own.
+    error_rules.extend(shared.error_rules.iter().cloned());
 
     let retry = compile_retry(action.retry.as_ref().or(connector.retry.as_ref()), &retry_path(action, &path), r);
-    let rate_limit = match &connector.rate_limit {
-        Some(rl) => compile_rate_limit(rl, &YamlPath::root().key("rate_limit"), r).map(Some),
-        None => Some(None),
-    };
     let timeout = optional_duration(&action.timeout, &path.key("timeout"), r).ok();
 
     Some(ActionPlan {
@@ -190,7 +227,7 @@ pub fn compile_action(name: &str, action: &ActionSpec, connector: &ConnectorSpec
         paginator: paginator?,
         error_rules,
         retry: retry?,
-        rate_limit: rate_limit?,
+        rate_limit: shared.rate_limit.clone(),
         timeout: timeout?,
     })
 }
@@ -267,8 +304,6 @@ fn compile_rate_limit(spec: &RateLimitSpec, path: &YamlPath, r: &mut Reporter<'_
 }
 
 fn compile_paginator(name: &str, spec: &PaginatorSpec, tc: &TemplateCompiler, scope: &Scope, r: &mut Reporter<'_>) -> Option<PaginatorPlan> {
-    // Paginators are shared by actions; identical diagnostics are merged, so each problem
-    // is reported once.
     let path = YamlPath::root().key("pagination").key(name);
     let strategy_path = path.key("strategy");
     let strategy = match &spec.strategy {

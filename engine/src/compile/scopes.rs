@@ -11,10 +11,12 @@ pub fn connector_base(plain: BTreeSet<String>, secret: BTreeSet<String>) -> Scop
     Scope::new().config(plain, secret).any("connection").any("now")
 }
 
-/// An action's path, query, headers and body: adds `input` and the pagination state `page`.
+/// An action's path, query, headers and body: adds `input`, the pagination state `page`,
+/// and `run` (the run and step calling it, e.g. for idempotency keys).
 pub fn action_request(base: &Scope, action: &str, inputs: impl IntoIterator<Item = String>) -> Scope {
     base.clone()
         .known("input", inputs, format!("input of action `{action}`"))
+        .any("run")
         .known(
             "page",
             ["cursor", "number", "offset", "size"].map(String::from),

@@ -25,6 +25,8 @@ pub struct Decoded<T> {
 /// Decodes `tree` into `T`, reporting every structural error through `reporter`.
 pub fn decode<T: DeserializeOwned>(mut tree: Value, reporter: &mut Reporter<'_>) -> Decoded<T> {
     let mut pruned: Vec<YamlPath> = Vec::new();
+    // Unknown fields removed so far, to recognise "missing field" echoes of a misspelling.
+    let mut unknown: Vec<(YamlPath, String)> = Vec::new();
     for _ in 0..MAX_STRUCTURAL_ERRORS {
         let error = match serde_path_to_error::deserialize::<_, T>(&tree) {
             Ok(spec) => return Decoded { spec: Some(spec), pruned },
@@ -34,15 +36,12 @@ pub fn decode<T: DeserializeOwned>(mut tree: Value, reporter: &mut Reporter<'_>)
         let message = error.inner().to_string();
         let missing = missing_field_name(&message);
 
-        // A required field is missing where an earlier error pruned it: that earlier error
-        // explains it. Prune the parent too and say nothing new.
-        if let Some(field) = missing
-            && pruned.contains(&path.key(field))
-        {
-            if path.is_empty() || !remove(&mut tree, &path) {
+        // Follow-on errors of an earlier one are not reported: prune one level higher.
+        if let Some(echo) = echo_of_earlier_error(&path, missing, &pruned, &unknown) {
+            if echo.is_empty() || !remove(&mut tree, &echo) {
                 break;
             }
-            pruned.push(path);
+            pruned.push(echo);
             continue;
         }
 
@@ -53,11 +52,20 @@ pub fn decode<T: DeserializeOwned>(mut tree: Value, reporter: &mut Reporter<'_>)
             } else {
                 path.key(field)
             };
+            if let Some(parent) = target.parent() {
+                unknown.push((parent, field.to_string()));
+            }
             (target, At::Key, "unknown-field")
         } else if missing.is_some() {
             (path.clone(), At::Key, "missing-field")
-        } else if message.starts_with("unknown variant") {
-            (path.clone(), At::Key, "unknown-kind")
+        } else if let Some(variant) = quoted_name(&message, "unknown variant `") {
+            // A kind written as a key (`strategy: { cursr: ... }`) points at that key; a
+            // kind written as a value (`method: FETCH`) at the value.
+            if lookup(&tree, &path).is_some_and(Value::is_object) {
+                (path.key(variant), At::Key, "unknown-kind")
+            } else {
+                (path.clone(), At::Value, "unknown-kind")
+            }
         } else {
             (path.clone(), At::Value, "invalid-value")
         };
@@ -70,6 +78,50 @@ pub fn decode<T: DeserializeOwned>(mut tree: Value, reporter: &mut Reporter<'_>)
         pruned.push(target);
     }
     Decoded { spec: None, pruned }
+}
+
+/// When an error is only the consequence of an earlier prune, returns the node to prune
+/// instead (silently):
+/// - a required field is missing because it was pruned, or because a misspelling of it
+///   was reported as unknown: prune the mapping that needs it;
+/// - the error sits in an already pruned place (a list item left as a placeholder):
+///   prune the node that holds the pruned one.
+fn echo_of_earlier_error(
+    path: &YamlPath,
+    missing: Option<&str>,
+    pruned: &[YamlPath],
+    unknown: &[(YamlPath, String)],
+) -> Option<YamlPath> {
+    if let Some(field) = missing {
+        let was_pruned = pruned.contains(&path.key(field));
+        let was_misspelled = unknown
+            .iter()
+            .any(|(parent, name)| parent == path && did_you_mean(name, [field]).is_some());
+        if was_pruned || was_misspelled {
+            return Some(path.clone());
+        }
+    }
+    let mut current = Some(path.clone());
+    while let Some(p) = current {
+        if pruned.contains(&p) {
+            return p.parent();
+        }
+        current = p.parent();
+    }
+    // A node complains about its shape after one of its children was pruned (an enum
+    // mapping left without its only key, say).
+    if missing.is_none() && pruned.iter().any(|p| p.len() > path.len() && p.starts_with(path)) {
+        return Some(path.clone());
+    }
+    None
+}
+
+fn lookup<'t>(tree: &'t Value, path: &YamlPath) -> Option<&'t Value> {
+    path.segments().iter().try_fold(tree, |node, segment| match (segment, node) {
+        (Segment::Key(k), Value::Object(map)) => map.get(k),
+        (Segment::Index(i), Value::Array(items)) => items.get(*i),
+        _ => None,
+    })
 }
 
 fn convert_path(path: &serde_path_to_error::Path) -> YamlPath {
@@ -144,6 +196,11 @@ fn expected_names(message: &str) -> Vec<&str> {
 fn hint_for(message: &str, target: &YamlPath) -> Option<String> {
     let name = unknown_field_name(message).or_else(|| quoted_name(message, "unknown variant `"));
     if let Some(name) = name {
+        if name.contains(' ') {
+            return Some(
+                "inside `{ ... }` a comma ends the value: quote values that contain commas or colons".into(),
+            );
+        }
         return did_you_mean(name, expected_names(message));
     }
     if message.starts_with("invalid type") && message.ends_with("expected a string") {

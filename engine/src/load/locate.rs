@@ -53,6 +53,11 @@ impl YamlPath {
         self.0.push(segment);
     }
 
+    /// Whether `prefix` is this path or one of its ancestors.
+    pub fn starts_with(&self, prefix: &YamlPath) -> bool {
+        self.0.starts_with(&prefix.0)
+    }
+
     pub fn len(&self) -> usize {
         self.0.len()
     }

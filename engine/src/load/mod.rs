@@ -77,7 +77,14 @@ pub fn load_document(path: &Path, text: &str, diagnostics: &mut Diagnostics) -> 
         );
         return None;
     }
-    let tree: serde_json::Value = match serde_saphyr::from_str(text) {
+    // YAML 1.2 scalars: `no`, `on`, `y` stay strings (the "Norway problem"), and so do
+    // `0755` and `1_000`; only `true`/`false` are booleans.
+    let options = serde_saphyr::options! {
+        strict_booleans: true,
+        leading_zero_numbers_as_strings: true,
+        underscored_numbers_as_strings: true,
+    };
+    let tree: serde_json::Value = match serde_saphyr::from_str_with_options(text, options) {
         Ok(tree) => tree,
         Err(error) => {
             let error = error.without_snippet();
@@ -152,7 +159,9 @@ fn yaml_message(error: &serde_saphyr::Error) -> String {
         Some(i) => text[..i].to_string(),
         None => text,
     };
-    format!("YAML syntax error: {}", text.trim())
+    // Advice meant for programs embedding the parser, not for spec authors.
+    let text = text.trim().trim_end_matches(", set DuplicateKeyPolicy in Options if acceptable");
+    format!("YAML syntax error: {text}")
 }
 
 /// Expands files and folders into the sorted list of `.yaml`/`.yml` files under them.

@@ -9,6 +9,7 @@ pub struct Reporter<'a> {
     file: &'a Path,
     index: &'a LocationIndex,
     out: &'a mut Diagnostics,
+    pruned: &'a [YamlPath],
 }
 
 /// Which part of a mapping entry a diagnostic points at.
@@ -22,7 +23,15 @@ pub enum At {
 
 impl<'a> Reporter<'a> {
     pub fn new(file: &'a Path, index: &'a LocationIndex, out: &'a mut Diagnostics) -> Self {
-        Self { file, index, out }
+        Self { file, index, out, pruned: &[] }
+    }
+
+    /// A reporter for the compiler, which sees a spec with the unreadable nodes (`pruned`,
+    /// already reported by the decoder) removed. Errors inside a pruned node, or at one of
+    /// its ancestors (a step that "does nothing" because its misspelled kind was pruned),
+    /// are echoes of the first report and are dropped.
+    pub fn with_pruned(file: &'a Path, index: &'a LocationIndex, out: &'a mut Diagnostics, pruned: &'a [YamlPath]) -> Self {
+        Self { file, index, out, pruned }
     }
 
     pub fn file(&self) -> &Path {
@@ -60,6 +69,10 @@ impl<'a> Reporter<'a> {
         message: String,
         hint: Option<String>,
     ) {
+        let echo = !path.is_empty() && self.pruned.iter().any(|p| p.starts_with(path) || path.starts_with(p));
+        if severity == Severity::Error && echo {
+            return;
+        }
         let position = match at {
             At::Value => self.index.value_position(path),
             At::Key => self.index.key_position(path),
