@@ -19,9 +19,39 @@ fn schema_of<T: schemars::JsonSchema>(id: &str) -> Value {
     let generator = SchemaSettings::draft2020_12().into_generator();
     let mut schema = generator.into_root_schema_for::<T>().to_value();
     if let Value::Object(map) = &mut schema {
-        map.insert("$id".into(), Value::String(format!("https://switchyard.dev/schemas/{id}")));
+        map.insert(
+            "$id".into(),
+            Value::String(format!("https://switchyard.dev/schemas/{id}")),
+        );
     }
+    describe_variant_keys(&mut schema);
     schema
+}
+
+/// schemars puts a kind's doc comment on the `oneOf` branch (`{ cursor: {...} }`); editors
+/// show the tooltip of the key the author types, so copy it onto that key too.
+fn describe_variant_keys(node: &mut Value) {
+    match node {
+        Value::Object(map) => {
+            if let Some(Value::Array(variants)) = map.get_mut("oneOf") {
+                for variant in variants.iter_mut() {
+                    let description = variant.get("description").cloned();
+                    if let (Some(description), Some(Value::Object(props))) =
+                        (description, variant.get_mut("properties"))
+                        && props.len() == 1
+                        && let Some(Value::Object(prop)) = props.values_mut().next()
+                    {
+                        prop.entry("description").or_insert(description);
+                    }
+                }
+            }
+            for value in map.values_mut() {
+                describe_variant_keys(value);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(describe_variant_keys),
+        _ => {}
+    }
 }
 
 fn pretty(value: &Value) -> String {
@@ -33,8 +63,14 @@ fn pretty(value: &Value) -> String {
 /// `connector.schema.json` and `workflow.schema.json`.
 pub fn schemas() -> Vec<Generated> {
     vec![
-        Generated { file_name: "connector.schema.json", contents: pretty(&schema_of::<ConnectorSpec>("connector.schema.json")) },
-        Generated { file_name: "workflow.schema.json", contents: pretty(&schema_of::<WorkflowSpec>("workflow.schema.json")) },
+        Generated {
+            file_name: "connector.schema.json",
+            contents: pretty(&schema_of::<ConnectorSpec>("connector.schema.json")),
+        },
+        Generated {
+            file_name: "workflow.schema.json",
+            contents: pretty(&schema_of::<WorkflowSpec>("workflow.schema.json")),
+        },
     ]
 }
 
@@ -48,8 +84,18 @@ pub fn reference_markdown() -> String {
          Templates are MiniJinja (`{{ input.title }}`); expressions are MiniJinja without braces.\n\n\
          - [Connector spec](#connector-spec)\n- [Workflow spec](#workflow-spec)\n\n",
     );
-    render_document(&mut out, "Connector spec", "connector", &schema_of::<ConnectorSpec>("connector.schema.json"));
-    render_document(&mut out, "Workflow spec", "workflow", &schema_of::<WorkflowSpec>("workflow.schema.json"));
+    render_document(
+        &mut out,
+        "Connector spec",
+        "connector",
+        &schema_of::<ConnectorSpec>("connector.schema.json"),
+    );
+    render_document(
+        &mut out,
+        "Workflow spec",
+        "workflow",
+        &schema_of::<WorkflowSpec>("workflow.schema.json"),
+    );
     out
 }
 
@@ -60,15 +106,26 @@ fn render_document(out: &mut String, title: &str, prefix: &str, schema: &Value) 
     }
     render_properties(out, prefix, schema);
     let empty = Map::new();
-    let defs = schema.get("$defs").and_then(Value::as_object).unwrap_or(&empty);
+    let defs = schema
+        .get("$defs")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
     for (name, def) in defs {
-        let _ = writeln!(out, "### <a id=\"{prefix}-{}\"></a>{name}\n", name.to_lowercase());
+        let _ = writeln!(
+            out,
+            "### <a id=\"{prefix}-{}\"></a>{name}\n",
+            name.to_lowercase()
+        );
         if let Some(d) = def.get("description").and_then(Value::as_str) {
             let _ = writeln!(out, "{}\n", d.trim());
         }
         if def.get("properties").is_some() {
             render_properties(out, prefix, def);
-        } else if let Some(variants) = def.get("oneOf").or_else(|| def.get("anyOf")).and_then(Value::as_array) {
+        } else if let Some(variants) = def
+            .get("oneOf")
+            .or_else(|| def.get("anyOf"))
+            .and_then(Value::as_array)
+        {
             let _ = writeln!(out, "One of:\n");
             for v in variants {
                 let _ = writeln!(out, "- {}", variant_line(prefix, v));
@@ -84,15 +141,24 @@ fn render_document(out: &mut String, title: &str, prefix: &str, schema: &Value) 
 }
 
 fn render_properties(out: &mut String, prefix: &str, schema: &Value) {
-    let Some(props) = schema.get("properties").and_then(Value::as_object) else { return };
+    let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+        return;
+    };
     let required: Vec<&str> = schema
         .get("required")
         .and_then(Value::as_array)
         .map(|r| r.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    let _ = writeln!(out, "| field | type | required | description |\n|---|---|---|---|");
+    let _ = writeln!(
+        out,
+        "| field | type | required | description |\n|---|---|---|---|"
+    );
     for (name, prop) in props {
-        let mut description = prop.get("description").and_then(Value::as_str).unwrap_or("").replace('\n', " ");
+        let mut description = prop
+            .get("description")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .replace('\n', " ");
         if let Some(default) = prop.get("default") {
             let _ = write!(description, " Default: `{}`.", plain(default));
         }
@@ -100,7 +166,11 @@ fn render_properties(out: &mut String, prefix: &str, schema: &Value) {
             out,
             "| `{name}` | {} | {} | {} |",
             type_of(prefix, prop),
-            if required.contains(&name.as_str()) { "yes" } else { "no" },
+            if required.contains(&name.as_str()) {
+                "yes"
+            } else {
+                "no"
+            },
             escape_cell(description.trim())
         );
     }
@@ -108,7 +178,11 @@ fn render_properties(out: &mut String, prefix: &str, schema: &Value) {
 }
 
 fn variant_line(prefix: &str, v: &Value) -> String {
-    let description = v.get("description").and_then(Value::as_str).unwrap_or("").replace('\n', " ");
+    let description = v
+        .get("description")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .replace('\n', " ");
     if let Some(c) = v.get("const") {
         return format!("`{}`: {}", plain(c), description.trim());
     }
@@ -120,7 +194,11 @@ fn variant_line(prefix: &str, v: &Value) -> String {
         && props.len() == 1
         && let Some((key, inner)) = props.iter().next()
     {
-        return format!("`{key}:` ({}) {}", type_of(prefix, inner), description.trim());
+        return format!(
+            "`{key}:` ({}) {}",
+            type_of(prefix, inner),
+            description.trim()
+        );
     }
     format!("{} {}", type_of(prefix, v), description.trim())
 }
@@ -135,8 +213,16 @@ fn type_of(prefix: &str, v: &Value) -> String {
     {
         return type_of(prefix, first);
     }
-    if let Some(any) = v.get("anyOf").or_else(|| v.get("oneOf")).and_then(Value::as_array) {
-        let parts: Vec<String> = any.iter().filter(|x| x.get("type") != Some(&Value::from("null"))).map(|x| type_of(prefix, x)).collect();
+    if let Some(any) = v
+        .get("anyOf")
+        .or_else(|| v.get("oneOf"))
+        .and_then(Value::as_array)
+    {
+        let parts: Vec<String> = any
+            .iter()
+            .filter(|x| x.get("type") != Some(&Value::from("null")))
+            .map(|x| type_of(prefix, x))
+            .collect();
         return parts.join(" or ");
     }
     if let Some(values) = v.get("enum").and_then(Value::as_array) {
@@ -153,7 +239,12 @@ fn type_of(prefix: &str, v: &Value) -> String {
             _ => "mapping".into(),
         },
         Some(Value::String(t)) => t.clone(),
-        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).filter(|t| *t != "null").collect::<Vec<_>>().join(" or "),
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(|t| *t != "null")
+            .collect::<Vec<_>>()
+            .join(" or "),
         _ => "any".into(),
     }
 }

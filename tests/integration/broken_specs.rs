@@ -42,9 +42,15 @@ struct Case {
 }
 
 fn errors_of(yaml: &str) -> Vec<String> {
-    let mut sources = vec![SourceFile { path: "case.yaml".into(), text: yaml.to_string() }];
+    let mut sources = vec![SourceFile {
+        path: "case.yaml".into(),
+        text: yaml.to_string(),
+    }];
     if yaml.starts_with("workflow:") {
-        sources.push(SourceFile { path: "demo.yaml".into(), text: DEMO.to_string() });
+        sources.push(SourceFile {
+            path: "demo.yaml".into(),
+            text: DEMO.to_string(),
+        });
     }
     let compiled = compile_sources(&sources);
     compiled
@@ -52,7 +58,11 @@ fn errors_of(yaml: &str) -> Vec<String> {
         .iter()
         .filter(|d| d.severity == Severity::Error)
         .map(|d| {
-            assert_eq!(d.file.to_str(), Some("case.yaml"), "error in the demo connector: {d}");
+            assert_eq!(
+                d.file.to_str(),
+                Some("case.yaml"),
+                "error in the demo connector: {d}"
+            );
             format!("{} {}: {}", d.position, d.code, d.message)
         })
         .collect()
@@ -68,7 +78,9 @@ const CASES: &[Case] = &[
     Case {
         name: "tab indentation",
         yaml: "connector: demo\nactions:\n\tget: {}\n",
-        errors: &["3:2 yaml-syntax: YAML syntax error: tabs disallowed within this context (block indentation)"],
+        errors: &[
+            "3:2 yaml-syntax: YAML syntax error: tabs disallowed within this context (block indentation)",
+        ],
     },
     Case {
         name: "duplicate key",
@@ -78,18 +90,24 @@ const CASES: &[Case] = &[
     Case {
         name: "not a spec",
         yaml: "hello: world\n",
-        errors: &["1:1 unknown-document: not a Switchyard spec: expected a mapping with a top-level `connector:` or `workflow:` key"],
+        errors: &[
+            "1:1 unknown-document: not a Switchyard spec: expected a mapping with a top-level `connector:` or `workflow:` key",
+        ],
     },
     // --- structure: unknown keys, wrong types, missing fields ---------------------------
     Case {
         name: "unknown top-level key with a near name",
         yaml: "connector: demo\nname: Demo\nbase_url: https://x\nauth: { none: {} }\nactoins: {}\n",
-        errors: &["5:1 unknown-field: unknown field `actoins`, expected one of `connector`, `name`, `spec_version`, `version`, `description`, `docs_url`, `categories`, `icon`, `config`, `base_url`, `headers`, `query`, `auth`, `retry`, `rate_limit`, `errors`, `pagination`, `actions`, `check`, `webhooks`, `triggers`"],
+        errors: &[
+            "5:1 unknown-field: unknown field `actoins`, expected one of `connector`, `name`, `spec_version`, `version`, `description`, `docs_url`, `categories`, `icon`, `config`, `base_url`, `headers`, `query`, `auth`, `retry`, `rate_limit`, `errors`, `pagination`, `actions`, `check`, `webhooks`, `triggers`",
+        ],
     },
     Case {
         name: "misspelled action field",
         yaml: "connector: demo\nname: Demo\nbase_url: https://x\nauth: { none: {} }\nactions:\n  a:\n    metod: GET\n    path: /a\n",
-        errors: &["7:5 unknown-field: unknown field `metod`, expected one of `description`, `method`, `path`, `base_url`, `input`, `query`, `headers`, `body`, `output`, `records`, `fields`, `paginate`, `errors`, `retry`, `timeout`"],
+        errors: &[
+            "7:5 unknown-field: unknown field `metod`, expected one of `description`, `method`, `path`, `base_url`, `input`, `query`, `headers`, `body`, `output`, `records`, `fields`, `paginate`, `errors`, `retry`, `timeout`",
+        ],
     },
     Case {
         name: "missing required field",
@@ -104,12 +122,16 @@ const CASES: &[Case] = &[
     Case {
         name: "unknown HTTP method",
         yaml: "connector: demo\nname: Demo\nbase_url: https://x\nauth: { none: {} }\nactions:\n  a: { method: FETCH, path: /a }\n",
-        errors: &["6:16 unknown-kind: unknown variant `FETCH`, expected one of `GET`, `POST`, `PUT`, `PATCH`, `DELETE`, `HEAD`, `OPTIONS`"],
+        errors: &[
+            "6:16 unknown-kind: unknown variant `FETCH`, expected one of `GET`, `POST`, `PUT`, `PATCH`, `DELETE`, `HEAD`, `OPTIONS`",
+        ],
     },
     Case {
         name: "unknown auth mode",
         yaml: "connector: demo\nname: Demo\nbase_url: https://x\nauth:\n  oauth3: {}\n",
-        errors: &["5:3 unknown-field: unknown field `oauth3`, expected one of `none`, `api_key`, `bearer`, `basic`, `oauth2`, `oauth2_client_credentials`, `custom`"],
+        errors: &[
+            "5:3 unknown-field: unknown field `oauth3`, expected one of `none`, `api_key`, `bearer`, `basic`, `oauth2`, `oauth2_client_credentials`, `custom`",
+        ],
     },
     Case {
         name: "wrong type: string for an integer",
@@ -124,7 +146,9 @@ const CASES: &[Case] = &[
     Case {
         name: "unknown pagination strategy",
         yaml: "connector: demo\nname: Demo\nbase_url: https://x\nauth: { none: {} }\npagination:\n  p:\n    strategy: { cursr: {} }\n",
-        errors: &["7:17 unknown-kind: unknown variant `cursr`, expected one of `cursor`, `next_url`, `link_header`, `offset`, `page_number`"],
+        errors: &[
+            "7:17 unknown-kind: unknown variant `cursr`, expected one of `cursor`, `next_url`, `link_header`, `offset`, `page_number`",
+        ],
     },
     Case {
         name: "invalid status code",
@@ -159,7 +183,9 @@ const CASES: &[Case] = &[
     Case {
         name: "template syntax error",
         yaml: "connector: demo\nname: Demo\nbase_url: \"https://{{ config.host \"\nconfig:\n  host: {}\nauth: { none: {} }\n",
-        errors: &["3:11 template-syntax: invalid template: syntax error: unexpected end of input, expected end of variable block"],
+        errors: &[
+            "3:11 template-syntax: invalid template: syntax error: unexpected end of input, expected end of variable block",
+        ],
     },
     Case {
         name: "undefined template variable",
@@ -189,12 +215,16 @@ const CASES: &[Case] = &[
     Case {
         name: "bad JSONPath",
         yaml: "connector: demo\nname: Demo\nbase_url: https://x\nauth: { none: {} }\nactions:\n  a:\n    method: GET\n    path: /a\n    output: { id: \"$.items[\" }\n",
-        errors: &["9:19 invalid-jsonpath: invalid JSONPath `$.items[`: at position 7, parser error"],
+        errors: &[
+            "9:19 invalid-jsonpath: invalid JSONPath `$.items[`: at position 7, parser error",
+        ],
     },
     Case {
         name: "JSONPath without the root",
         yaml: "connector: demo\nname: Demo\nbase_url: https://x\nauth: { none: {} }\nactions:\n  a:\n    method: GET\n    path: /a\n    records: items[*]\n",
-        errors: &["9:14 invalid-jsonpath: invalid JSONPath `items[*]`: at position 0, parser error"],
+        errors: &[
+            "9:14 invalid-jsonpath: invalid JSONPath `items[*]`: at position 0, parser error",
+        ],
     },
     Case {
         name: "path without a leading slash",
@@ -219,7 +249,9 @@ const CASES: &[Case] = &[
     Case {
         name: "error rule that matches nothing",
         yaml: "connector: demo\nname: Demo\nbase_url: https://x\nauth: { none: {} }\nerrors:\n  - then: fail\n",
-        errors: &["6:5 empty-error-rule: error rule matches nothing: it has neither `status` nor `when`"],
+        errors: &[
+            "6:5 empty-error-rule: error rule matches nothing: it has neither `status` nor `when`",
+        ],
     },
     Case {
         name: "secret with a default",
@@ -234,7 +266,9 @@ const CASES: &[Case] = &[
     Case {
         name: "invalid config pattern",
         yaml: "connector: demo\nname: Demo\nbase_url: \"https://{{ config.sub }}.x\"\nconfig:\n  sub: { pattern: \"[a-z\" }\nauth: { none: {} }\n",
-        errors: &["5:19 invalid-pattern: invalid regular expression: error: unclosed character class"],
+        errors: &[
+            "5:19 invalid-pattern: invalid regular expression: error: unclosed character class",
+        ],
     },
     Case {
         name: "check refers to an unknown action",
@@ -249,7 +283,9 @@ const CASES: &[Case] = &[
     Case {
         name: "webhook trigger without verification",
         yaml: "connector: demo\nname: Demo\nbase_url: https://x\nauth: { none: {} }\ntriggers:\n  created:\n    webhook: { events: [created] }\n",
-        errors: &["7:14 unverified-webhook: webhook trigger `created` has no signature verification: the connector has no `webhooks.verify` rules"],
+        errors: &[
+            "7:14 unverified-webhook: webhook trigger `created` has no signature verification: the connector has no `webhooks.verify` rules",
+        ],
     },
     Case {
         name: "verify none without a reason",
@@ -259,17 +295,23 @@ const CASES: &[Case] = &[
     Case {
         name: "events without an event type source",
         yaml: "connector: demo\nname: Demo\nbase_url: https://x\nauth: { none: {} }\nwebhooks:\n  verify: { none: { reason: internal } }\ntriggers:\n  created:\n    webhook: { events: [created] }\n",
-        errors: &["9:24 missing-event-type: trigger `created` matches `events` but the connector does not say where the event type is"],
+        errors: &[
+            "9:24 missing-event-type: trigger `created` matches `events` but the connector does not say where the event type is",
+        ],
     },
     Case {
         name: "poll trigger on an action without records",
         yaml: "connector: demo\nname: Demo\nbase_url: https://x\nauth: { none: {} }\nactions:\n  get: { method: GET, path: /a }\ntriggers:\n  t:\n    poll: { action: get, every: 5m }\n",
-        errors: &["9:21 poll-without-records: poll trigger `t` uses action `get`, which has no `records`"],
+        errors: &[
+            "9:21 poll-without-records: poll trigger `t` uses action `get`, which has no `records`",
+        ],
     },
     Case {
         name: "HMAC timestamp from a missing signature list",
         yaml: "connector: demo\nname: Demo\nbase_url: https://x\nconfig:\n  s: { secret: true }\nauth: { none: {} }\nwebhooks:\n  verify:\n    hmac:\n      algorithm: sha256\n      key: \"{{ secrets.s }}\"\n      signed: \"{{ raw_body }}\"\n      signature: { header: X-Sig, encoding: hex }\n      timestamp: { from: { signature_key: t }, tolerance: 5m }\n",
-        errors: &["14:43 invalid-value: `signature_key` reads the timestamp from a signature list, but `signature.list` is not set"],
+        errors: &[
+            "14:43 invalid-value: `signature_key` reads the timestamp from a signature list, but `signature.list` is not set",
+        ],
     },
     // --- workflows -------------------------------------------------------------------------
     Case {
@@ -290,12 +332,17 @@ const CASES: &[Case] = &[
     Case {
         name: "unknown input and missing required input",
         yaml: "workflow: w\ntrigger: { manual: {} }\nsteps:\n  - id: a\n    action:\n      use: demo.get_item\n      connection: c\n      input: { idd: x }\n",
-        errors: &["8:14 missing-input: `demo.get_item` requires input `id`", "8:16 unknown-input: `demo.get_item` has no input `idd`"],
+        errors: &[
+            "8:14 missing-input: `demo.get_item` requires input `id`",
+            "8:16 unknown-input: `demo.get_item` has no input `idd`",
+        ],
     },
     Case {
         name: "literal input of the wrong type",
         yaml: "workflow: w\ntrigger: { manual: {} }\nsteps:\n  - id: a\n    action: { use: demo.get_item, connection: c, input: { id: x, limit: many } }\n",
-        errors: &["5:73 type-mismatch: input `limit` of `demo.get_item` is of type integer, got \"many\""],
+        errors: &[
+            "5:73 type-mismatch: input `limit` of `demo.get_item` is of type integer, got \"many\"",
+        ],
     },
     Case {
         name: "unknown step in a template",
@@ -315,17 +362,23 @@ const CASES: &[Case] = &[
     Case {
         name: "step with no kind",
         yaml: "workflow: w\ntrigger: { manual: {} }\nsteps:\n  - id: a\n    timeout: 5s\n",
-        errors: &["4:5 step-kind: step `a` does nothing: give it one of `action`, `set`, `condition`, `for_each`, `http`"],
+        errors: &[
+            "4:5 step-kind: step `a` does nothing: give it one of `action`, `set`, `condition`, `for_each`, `http`",
+        ],
     },
     Case {
         name: "step with two kinds",
         yaml: "workflow: w\ntrigger: { manual: {} }\nsteps:\n  - id: a\n    set: { x: 1 }\n    http: { method: GET, url: https://x }\n",
-        errors: &["4:5 step-kind: step `a` has several kinds (set, http); a step does exactly one thing"],
+        errors: &[
+            "4:5 step-kind: step `a` has several kinds (set, http); a step does exactly one thing",
+        ],
     },
     Case {
         name: "bad cron expression",
         yaml: "workflow: w\ntrigger:\n  cron: { schedule: \"61 9 * * *\" }\nsteps:\n  - { id: a, set: { x: 1 } }\n",
-        errors: &["3:21 invalid-cron: invalid cron schedule `61 9 * * *`: Component error: Number out of bounds."],
+        errors: &[
+            "3:21 invalid-cron: invalid cron schedule `61 9 * * *`: Component error: Number out of bounds.",
+        ],
     },
     Case {
         name: "unknown time zone",
@@ -335,12 +388,16 @@ const CASES: &[Case] = &[
     Case {
         name: "unknown catch-up policy",
         yaml: "workflow: w\ntrigger:\n  cron: { schedule: \"0 9 * * *\", catchup: some }\nsteps:\n  - { id: a, set: { x: 1 } }\n",
-        errors: &["3:43 unknown-kind: unknown variant `some`, expected one of `none`, `latest`, `all`"],
+        errors: &[
+            "3:43 unknown-kind: unknown variant `some`, expected one of `none`, `latest`, `all`",
+        ],
     },
     Case {
         name: "webhook trigger refers to a poll trigger",
         yaml: "workflow: w\ntrigger:\n  webhook: { connector: demo, event: changed, connection: c }\nsteps:\n  - { id: a, set: { x: 1 } }\n",
-        errors: &["3:38 wrong-trigger-kind: `demo.changed` is a poll trigger, not a webhook trigger"],
+        errors: &[
+            "3:38 wrong-trigger-kind: `demo.changed` is a poll trigger, not a webhook trigger",
+        ],
     },
     Case {
         name: "unknown webhook trigger",
@@ -376,10 +433,19 @@ fn every_broken_spec_reports_its_exact_errors() {
         let got = errors_of(case.yaml);
         let want: Vec<String> = case.errors.iter().map(|s| s.to_string()).collect();
         if got != want {
-            failures.push(format!("case `{}`:\n  want {want:#?}\n  got  {got:#?}", case.name));
+            failures.push(format!(
+                "case `{}`:\n  want {want:#?}\n  got  {got:#?}",
+                case.name
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), CASES.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        CASES.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -389,21 +455,32 @@ fn the_table_is_large_enough() {
 
 #[test]
 fn the_demo_connector_is_valid() {
-    let compiled = compile_sources(&[SourceFile { path: "demo.yaml".into(), text: DEMO.into() }]);
+    let compiled = compile_sources(&[SourceFile {
+        path: "demo.yaml".into(),
+        text: DEMO.into(),
+    }]);
     assert!(compiled.catalog.is_some(), "{:#?}", compiled.diagnostics);
 }
 
 #[test]
 fn duplicate_ids_across_files_are_reported_at_the_second_file() {
     let sources = [
-        SourceFile { path: "demo.yaml".into(), text: DEMO.into() },
-        SourceFile { path: "again.yaml".into(), text: DEMO.replace("name: Demo", "name: Again") },
+        SourceFile {
+            path: "demo.yaml".into(),
+            text: DEMO.into(),
+        },
+        SourceFile {
+            path: "again.yaml".into(),
+            text: DEMO.replace("name: Demo", "name: Again"),
+        },
     ];
     let compiled = compile_sources(&sources);
     let errors: Vec<String> = compiled.diagnostics.iter().map(|d| d.to_string()).collect();
     assert_eq!(
         errors,
-        vec!["again.yaml:1:12: error[duplicate-id]: connector `demo` is already defined in demo.yaml (hint: each connector id must be unique)"]
+        vec![
+            "again.yaml:1:12: error[duplicate-id]: connector `demo` is already defined in demo.yaml (hint: each connector id must be unique)"
+        ]
     );
     assert!(compiled.catalog.is_none());
 }

@@ -1,3 +1,7 @@
 //! Integration tests, in one binary so the crate is linked once.
 
 mod broken_specs;
+mod cli;
+mod no_panic;
+mod schema_drift;
+mod shipped_specs;

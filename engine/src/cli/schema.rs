@@ -18,7 +18,10 @@ pub struct SchemaArgs {
 }
 
 pub fn run(args: SchemaArgs) -> ExitCode {
-    let mut files: Vec<(PathBuf, String)> = schemas().into_iter().map(|g| (args.out.join(g.file_name), g.contents)).collect();
+    let mut files: Vec<(PathBuf, String)> = schemas()
+        .into_iter()
+        .map(|g| (args.out.join(g.file_name), g.contents))
+        .collect();
     files.push((args.docs.clone(), reference_markdown()));
     let mut drift = false;
     for (path, contents) in files {
@@ -34,7 +37,11 @@ pub fn run(args: SchemaArgs) -> ExitCode {
             println!("wrote {}", path.display());
         }
     }
-    if drift { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if drift {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn write(path: &Path, contents: &str) -> std::io::Result<()> {

@@ -34,7 +34,14 @@ pub fn run(args: ValidateArgs) -> ExitCode {
         }
     };
     if sources.is_empty() {
-        eprintln!("error: no .yaml or .yml files under {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        eprintln!(
+            "error: no .yaml or .yml files under {}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         return ExitCode::from(super::EXIT_USAGE);
     }
     let texts: HashMap<PathBuf, String> = sources.into_iter().map(|s| (s.path, s.text)).collect();
@@ -44,6 +51,11 @@ pub fn run(args: ValidateArgs) -> ExitCode {
         output = format!("{} file(s) valid\n", texts.len());
     }
     let _ = std::io::stdout().write_all(output.as_bytes());
-    let failed = diagnostics.has_errors() || (args.deny_warnings && diagnostics.warning_count() > 0);
-    if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    let failed =
+        diagnostics.has_errors() || (args.deny_warnings && diagnostics.warning_count() > 0);
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }

@@ -8,7 +8,13 @@ use crate::plan::{AuthPlan, CompiledTemplate, OAuth2Plan, TokenResponsePlan};
 use crate::spec::auth::{AuthSpec, TokenResponseSpec};
 use crate::spec::common::Template;
 
-pub fn compile_auth(spec: &AuthSpec, tc: &TemplateCompiler, scope: &Scope, path: &YamlPath, r: &mut Reporter<'_>) -> Option<Vec<AuthPlan>> {
+pub fn compile_auth(
+    spec: &AuthSpec,
+    tc: &TemplateCompiler,
+    scope: &Scope,
+    path: &YamlPath,
+    r: &mut Reporter<'_>,
+) -> Option<Vec<AuthPlan>> {
     let mut modes = Vec::new();
     let mut ok = true;
     let mut push = |plan: Option<AuthPlan>| match plan {
@@ -16,7 +22,10 @@ pub fn compile_auth(spec: &AuthSpec, tc: &TemplateCompiler, scope: &Scope, path:
         None => ok = false,
     };
     let t = |r: &mut Reporter<'_>, t: &Template, p: YamlPath| tc.template(&t.0, scope, &p, r);
-    let opt = |r: &mut Reporter<'_>, t: &Option<Template>, p: YamlPath| -> Option<Option<CompiledTemplate>> {
+    let opt = |r: &mut Reporter<'_>,
+               t: &Option<Template>,
+               p: YamlPath|
+     -> Option<Option<CompiledTemplate>> {
         match t {
             Some(t) => tc.template(&t.0, scope, &p, r).map(Some),
             None => Some(None),
@@ -27,23 +36,42 @@ pub fn compile_auth(spec: &AuthSpec, tc: &TemplateCompiler, scope: &Scope, path:
     }
     if let Some(a) = &spec.api_key {
         let p = path.key("api_key");
-        push(t(r, &a.value, p.key("value")).map(|value| AuthPlan::ApiKey { location: a.location, name: a.name.clone(), value }));
+        push(
+            t(r, &a.value, p.key("value")).map(|value| AuthPlan::ApiKey {
+                location: a.location,
+                name: a.name.clone(),
+                value,
+            }),
+        );
     }
     if let Some(b) = &spec.bearer {
-        push(t(r, &b.token, path.key("bearer").key("token")).map(|token| AuthPlan::Bearer { token }));
+        push(
+            t(r, &b.token, path.key("bearer").key("token")).map(|token| AuthPlan::Bearer { token }),
+        );
     }
     if let Some(b) = &spec.basic {
         let p = path.key("basic");
         let username = t(r, &b.username, p.key("username"));
         let password = opt(r, &b.password, p.key("password"));
-        push((|| Some(AuthPlan::Basic { username: username?, password: password? }))());
+        push((|| {
+            Some(AuthPlan::Basic {
+                username: username?,
+                password: password?,
+            })
+        })());
     }
     if let Some(o) = &spec.oauth2 {
         let p = path.key("oauth2");
         let authorize_url = t(r, &o.authorize_url, p.key("authorize_url"));
         let token_url = t(r, &o.token_url, p.key("token_url"));
         let revocation_url = opt(r, &o.revocation_url, p.key("revocation_url"));
-        let authorize_params = compile_pairs(&o.authorize_params, tc, scope, &p.key("authorize_params"), r);
+        let authorize_params = compile_pairs(
+            &o.authorize_params,
+            tc,
+            scope,
+            &p.key("authorize_params"),
+            r,
+        );
         let token_params = compile_pairs(&o.token_params, tc, scope, &p.key("token_params"), r);
         let client_id = opt(r, &o.client_id, p.key("client_id"));
         let client_secret = opt(r, &o.client_secret, p.key("client_secret"));
@@ -95,9 +123,21 @@ pub fn compile_auth(spec: &AuthSpec, tc: &TemplateCompiler, scope: &Scope, path:
         let query = compile_pairs(&c.query, tc, scope, &p.key("query"), r);
         let empty = c.headers.is_empty() && c.query.is_empty();
         if empty {
-            r.error("empty-auth", &p, "custom auth sets no `headers` and no `query`");
+            r.error(
+                "empty-auth",
+                &p,
+                "custom auth sets no `headers` and no `query`",
+            );
         }
-        push((|| Some(AuthPlan::Custom { headers: headers?, query: query? }))().filter(|_| !empty));
+        push(
+            (|| {
+                Some(AuthPlan::Custom {
+                    headers: headers?,
+                    query: query?,
+                })
+            })()
+            .filter(|_| !empty),
+        );
     }
     if spec.mode_names().is_empty() {
         r.error_hint(
@@ -110,11 +150,16 @@ pub fn compile_auth(spec: &AuthSpec, tc: &TemplateCompiler, scope: &Scope, path:
     (ok && !modes.is_empty()).then_some(modes)
 }
 
-fn token_response(spec: &TokenResponseSpec, path: &YamlPath, r: &mut Reporter<'_>) -> Option<TokenResponsePlan> {
-    let optional = |r: &mut Reporter<'_>, p: &Option<crate::spec::common::JsonPathText>, key: &str| match p {
-        Some(p) => json_path(p, &path.key(key), r).map(Some),
-        None => Some(None),
-    };
+fn token_response(
+    spec: &TokenResponseSpec,
+    path: &YamlPath,
+    r: &mut Reporter<'_>,
+) -> Option<TokenResponsePlan> {
+    let optional =
+        |r: &mut Reporter<'_>, p: &Option<crate::spec::common::JsonPathText>, key: &str| match p {
+            Some(p) => json_path(p, &path.key(key), r).map(Some),
+            None => Some(None),
+        };
     let access_token = json_path(&spec.access_token, &path.key("access_token"), r);
     let refresh_token = optional(r, &spec.refresh_token, "refresh_token");
     let expires_in = optional(r, &spec.expires_in, "expires_in");

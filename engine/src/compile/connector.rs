@@ -11,10 +11,10 @@ use super::values::{check_id, duration, json_path};
 use super::webhook::compile_webhooks;
 use crate::diag::did_you_mean;
 use crate::load::{Loaded, Reporter, YamlPath};
-use crate::plan::{CheckPlan, ConfigFieldPlan, ConnectorPlan, PollPlan, ConnectorTriggerPlan};
+use crate::plan::{CheckPlan, ConfigFieldPlan, ConnectorPlan, ConnectorTriggerPlan, PollPlan};
+use crate::spec::ConnectorSpec;
 use crate::spec::connector::ConfigField;
 use crate::spec::trigger::ConnectorTriggerSpec;
-use crate::spec::ConnectorSpec;
 use indexmap::IndexMap;
 use std::collections::BTreeSet;
 
@@ -39,8 +39,18 @@ pub fn compile_connector(
     }
 
     let config = compile_config(&spec.config, r);
-    let plain: BTreeSet<String> = spec.config.iter().filter(|(_, f)| !f.secret).map(|(k, _)| k.clone()).collect();
-    let secret: BTreeSet<String> = spec.config.iter().filter(|(_, f)| f.secret).map(|(k, _)| k.clone()).collect();
+    let plain: BTreeSet<String> = spec
+        .config
+        .iter()
+        .filter(|(_, f)| !f.secret)
+        .map(|(k, _)| k.clone())
+        .collect();
+    let secret: BTreeSet<String> = spec
+        .config
+        .iter()
+        .filter(|(_, f)| f.secret)
+        .map(|(k, _)| k.clone())
+        .collect();
     let base = scopes::connector_base(plain, secret);
 
     let base_url = tc.template(&spec.base_url.0, &base, &root.key("base_url"), r);
@@ -54,7 +64,15 @@ pub fn compile_connector(
     let mut actions_ok = shared.is_some();
     let empty = SharedParts::default();
     for (name, action) in &spec.actions {
-        match compile_action(name, action, spec, shared.as_ref().unwrap_or(&empty), &base, tc, r) {
+        match compile_action(
+            name,
+            action,
+            spec,
+            shared.as_ref().unwrap_or(&empty),
+            &base,
+            tc,
+            r,
+        ) {
             Some(plan) => {
                 actions.insert(name.clone(), plan);
             }
@@ -74,7 +92,10 @@ pub fn compile_connector(
             &path.key("input"),
             r,
         )
-        .then(|| CheckPlan { action: action.to_string(), input })
+        .then(|| CheckPlan {
+            action: action.to_string(),
+            input,
+        })
     });
     let check_ok = spec.check.is_none() || check.is_some();
 
@@ -103,7 +124,10 @@ pub fn compile_connector(
     })
 }
 
-fn compile_config(fields: &IndexMap<String, ConfigField>, r: &mut Reporter<'_>) -> Option<IndexMap<String, ConfigFieldPlan>> {
+fn compile_config(
+    fields: &IndexMap<String, ConfigField>,
+    r: &mut Reporter<'_>,
+) -> Option<IndexMap<String, ConfigFieldPlan>> {
     let mut out = IndexMap::new();
     let mut ok = true;
     for (name, field) in fields {
@@ -113,11 +137,20 @@ fn compile_config(fields: &IndexMap<String, ConfigField>, r: &mut Reporter<'_>) 
                 "secret-default",
                 &path.key("default"),
                 format!("secret field `{name}` cannot have a default"),
-                Some("a default would put the secret in the spec file; let the user supply it".into()),
+                Some(
+                    "a default would put the secret in the spec file; let the user supply it"
+                        .into(),
+                ),
             );
             ok = false;
         }
-        ok &= super::inputs::check_literal_type(field.value_type, field.default.as_ref(), &field.allowed, &path, r);
+        ok &= super::inputs::check_literal_type(
+            field.value_type,
+            field.default.as_ref(),
+            &field.allowed,
+            &path,
+            r,
+        );
         let pattern = match &field.pattern {
             None => None,
             Some(p) => match regex::Regex::new(p) {
@@ -125,7 +158,11 @@ fn compile_config(fields: &IndexMap<String, ConfigField>, r: &mut Reporter<'_>) 
                 Err(error) => {
                     let detail = error.to_string();
                     let last = detail.lines().last().unwrap_or_default().trim().to_string();
-                    r.error("invalid-pattern", &path.key("pattern"), format!("invalid regular expression: {last}"));
+                    r.error(
+                        "invalid-pattern",
+                        &path.key("pattern"),
+                        format!("invalid regular expression: {last}"),
+                    );
                     ok = false;
                     None
                 }
@@ -183,7 +220,8 @@ fn compile_triggers(
         let plan = match trigger {
             ConnectorTriggerSpec::Webhook(webhook) => {
                 let path = path.key("webhook");
-                if spec.webhooks.is_none() && !loaded.was_pruned(&YamlPath::root().key("webhooks")) {
+                if spec.webhooks.is_none() && !loaded.was_pruned(&YamlPath::root().key("webhooks"))
+                {
                     r.error_hint(
                         "unverified-webhook",
                         &path,
@@ -193,7 +231,10 @@ fn compile_triggers(
                     ok = false;
                 }
                 if !webhook.events.is_empty()
-                    && spec.webhooks.as_ref().is_some_and(|w| w.event_type.is_none())
+                    && spec
+                        .webhooks
+                        .as_ref()
+                        .is_some_and(|w| w.event_type.is_none())
                 {
                     r.error_hint(
                         "missing-event-type",
@@ -204,10 +245,15 @@ fn compile_triggers(
                     ok = false;
                 }
                 let filter = match &webhook.filter {
-                    Some(f) => tc.expression(&f.0, &scopes::webhook_filter(base), &path.key("filter"), r).map(Some),
+                    Some(f) => tc
+                        .expression(&f.0, &scopes::webhook_filter(base), &path.key("filter"), r)
+                        .map(Some),
                     None => Some(None),
                 };
-                filter.map(|filter| ConnectorTriggerPlan::Webhook { events: webhook.events.clone(), filter })
+                filter.map(|filter| ConnectorTriggerPlan::Webhook {
+                    events: webhook.events.clone(),
+                    filter,
+                })
             }
             ConnectorTriggerSpec::Poll(poll) => {
                 let path = path.key("poll");
@@ -218,8 +264,13 @@ fn compile_triggers(
                     r.error_hint(
                         "poll-without-records",
                         &path.key("action"),
-                        format!("poll trigger `{name}` uses action `{action}`, which has no `records`"),
-                        Some("polling needs a list action: give the action `records: <JSONPath>`".into()),
+                        format!(
+                            "poll trigger `{name}` uses action `{action}`, which has no `records`"
+                        ),
+                        Some(
+                            "polling needs a list action: give the action `records: <JSONPath>`"
+                                .into(),
+                        ),
                     );
                     ok = false;
                 }
@@ -234,17 +285,30 @@ fn compile_triggers(
                             r.error_hint(
                                 "unknown-input",
                                 &path.key("cursor").key("input"),
-                                format!("action `{action}` has no input `{}` to receive the cursor", cursor.input),
+                                format!(
+                                    "action `{action}` has no input `{}` to receive the cursor",
+                                    cursor.input
+                                ),
                                 did_you_mean(&cursor.input, declared.keys().map(String::as_str)),
                             );
                             inputs_ok = false;
                         }
-                        given.insert(cursor.input.clone(), crate::spec::common::TemplateValue(serde_json::Value::Null));
+                        given.insert(
+                            cursor.input.clone(),
+                            crate::spec::common::TemplateValue(serde_json::Value::Null),
+                        );
                     }
-                    inputs_ok &= super::inputs::check_call_inputs(declared, &given, &format!("{}.{action}", spec.connector), &path.key("input"), r);
+                    inputs_ok &= super::inputs::check_call_inputs(
+                        declared,
+                        &given,
+                        &format!("{}.{action}", spec.connector),
+                        &path.key("input"),
+                        r,
+                    );
                 }
                 let cursor = match &poll.cursor {
-                    Some(c) => json_path(&c.field, &path.key("cursor").key("field"), r).map(|p| Some((p, c.input.clone()))),
+                    Some(c) => json_path(&c.field, &path.key("cursor").key("field"), r)
+                        .map(|p| Some((p, c.input.clone()))),
                     None => Some(None),
                 };
                 let dedupe = match &poll.dedupe {
@@ -289,7 +353,11 @@ fn lint_unused_config(spec: &ConnectorSpec, tc: &TemplateCompiler, r: &mut Repor
 
 fn lint_unused_paginators(spec: &ConnectorSpec, r: &mut Reporter<'_>) {
     for name in spec.pagination.keys() {
-        if !spec.actions.values().any(|a| a.paginate.as_deref() == Some(name)) {
+        if !spec
+            .actions
+            .values()
+            .any(|a| a.paginate.as_deref() == Some(name))
+        {
             r.warning(
                 "unused-paginator",
                 &YamlPath::root().key("pagination").key(name.clone()),

@@ -41,7 +41,11 @@ pub fn check_literal_type(
         if let (Some(default), true) = (default, ok)
             && !allowed.contains(default)
         {
-            r.error("type-mismatch", &path.key("default"), format!("default {default} is not one of the enum values"));
+            r.error(
+                "type-mismatch",
+                &path.key("default"),
+                format!("default {default} is not one of the enum values"),
+            );
             ok = false;
         }
     }
@@ -82,7 +86,10 @@ pub fn check_call_inputs(
                 r.error(
                     "type-mismatch",
                     &path.key(name.clone()),
-                    format!("input `{name}` of `{target}` is of type {}, got {literal}", spec.value_type.name()),
+                    format!(
+                        "input `{name}` of `{target}` is of type {}, got {literal}",
+                        spec.value_type.name()
+                    ),
                 );
                 ok = false;
             } else if let Some(allowed) = &spec.allowed
@@ -92,7 +99,10 @@ pub fn check_call_inputs(
                 r.error(
                     "type-mismatch",
                     &path.key(name.clone()),
-                    format!("input `{name}` of `{target}` must be one of {}, got {literal}", list.join(", ")),
+                    format!(
+                        "input `{name}` of `{target}` must be one of {}, got {literal}",
+                        list.join(", ")
+                    ),
                 );
                 ok = false;
             }
@@ -100,12 +110,22 @@ pub fn check_call_inputs(
     }
     let missing: Vec<&str> = declared
         .iter()
-        .filter(|(name, spec)| !spec.optional && spec.default.is_none() && !given.contains_key(*name))
+        .filter(|(name, spec)| {
+            !spec.optional && spec.default.is_none() && !given.contains_key(*name)
+        })
         .map(|(name, _)| name.as_str())
         .collect();
     if !missing.is_empty() {
-        let list = missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ");
-        r.error("missing-input", path, format!("`{target}` requires input {list}"));
+        let list = missing
+            .iter()
+            .map(|m| format!("`{m}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        r.error(
+            "missing-input",
+            path,
+            format!("`{target}` requires input {list}"),
+        );
         ok = false;
     }
     ok

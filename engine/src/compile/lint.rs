@@ -20,14 +20,25 @@ const SECRET_PATTERNS: [(&str, &str); 13] = [
     (r"AIza[0-9A-Za-z_-]{35}", "Google API key"),
     (r"-----BEGIN [A-Z ]*PRIVATE KEY-----", "private key"),
     (r"glpat-[0-9A-Za-z_-]{20,}", "GitLab token"),
-    (r"SG\.[0-9A-Za-z_-]{16,}\.[0-9A-Za-z_-]{16,}", "SendGrid key"),
-    (r"eyJ[0-9A-Za-z_-]{10,}\.eyJ[0-9A-Za-z_-]{10,}\.[0-9A-Za-z_-]{10,}", "JSON Web Token"),
-    (r"(?i)^(bearer|token|basic) [0-9A-Za-z._~+/=-]{20,}$", "literal credential"),
+    (
+        r"SG\.[0-9A-Za-z_-]{16,}\.[0-9A-Za-z_-]{16,}",
+        "SendGrid key",
+    ),
+    (
+        r"eyJ[0-9A-Za-z_-]{10,}\.eyJ[0-9A-Za-z_-]{10,}\.[0-9A-Za-z_-]{10,}",
+        "JSON Web Token",
+    ),
+    (
+        r"(?i)^(bearer|token|basic) [0-9A-Za-z._~+/=-]{20,}$",
+        "literal credential",
+    ),
 ];
 
 fn patterns() -> &'static RegexSet {
     static SET: OnceLock<RegexSet> = OnceLock::new();
-    SET.get_or_init(|| RegexSet::new(SECRET_PATTERNS.iter().map(|(p, _)| *p)).expect("secret patterns are valid"))
+    SET.get_or_init(|| {
+        RegexSet::new(SECRET_PATTERNS.iter().map(|(p, _)| *p)).expect("secret patterns are valid")
+    })
 }
 
 /// Warns about every string in `spec` (serialized back to JSON, so paths match the YAML)

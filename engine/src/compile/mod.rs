@@ -93,7 +93,12 @@ pub fn compile_sources(sources: &[SourceFile]) -> Compiled {
         match doc {
             Document::Connector(loaded) => {
                 let Some(spec) = &loaded.spec else { continue };
-                let mut r = Reporter::with_pruned(&loaded.path, &loaded.index, &mut diagnostics, &loaded.pruned);
+                let mut r = Reporter::with_pruned(
+                    &loaded.path,
+                    &loaded.index,
+                    &mut diagnostics,
+                    &loaded.pruned,
+                );
                 lint::secret_literals(spec, &mut r);
                 if let Some(plan) = connector::compile_connector(loaded, spec, hash, &tc, &mut r)
                     && !duplicates.contains(&loaded.path)
@@ -103,14 +108,20 @@ pub fn compile_sources(sources: &[SourceFile]) -> Compiled {
             }
             Document::Workflow(loaded) => {
                 let Some(spec) = &loaded.spec else { continue };
-                let mut r = Reporter::with_pruned(&loaded.path, &loaded.index, &mut diagnostics, &loaded.pruned);
+                let mut r = Reporter::with_pruned(
+                    &loaded.path,
+                    &loaded.index,
+                    &mut diagnostics,
+                    &loaded.pruned,
+                );
                 lint::secret_literals(spec, &mut r);
                 let refs = workflow::References {
                     connectors: &connectors,
                     broken_connectors: &broken_connectors,
                     workflows: &workflow_ids,
                 };
-                if let Some(plan) = workflow::compile_workflow(loaded, spec, hash, &refs, &tc, &mut r)
+                if let Some(plan) =
+                    workflow::compile_workflow(loaded, spec, hash, &refs, &tc, &mut r)
                     && !duplicates.contains(&loaded.path)
                 {
                     catalog.workflows.insert(plan.id.clone(), Arc::new(plan));
@@ -120,7 +131,10 @@ pub fn compile_sources(sources: &[SourceFile]) -> Compiled {
     }
     diagnostics.sort();
     let catalog = (!diagnostics.iter().any(|d| d.severity == Severity::Error)).then_some(catalog);
-    Compiled { catalog, diagnostics }
+    Compiled {
+        catalog,
+        diagnostics,
+    }
 }
 
 /// Reads files and folders (recursively, `.yaml`/`.yml`) and compiles them.
@@ -130,7 +144,10 @@ pub fn compile_paths(paths: &[PathBuf]) -> std::io::Result<(Compiled, Vec<Source
     for path in files {
         let bytes = std::fs::read(&path)?;
         let text = String::from_utf8(bytes).map_err(|_| {
-            std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: not UTF-8 text", path.display()))
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{}: not UTF-8 text", path.display()),
+            )
         })?;
         sources.push(SourceFile { path, text });
     }

@@ -7,19 +7,25 @@ use super::values::{duration, json_path, optional_duration};
 use crate::diag::did_you_mean;
 use crate::load::{Reporter, YamlPath};
 use crate::plan::{
-    ActionPlan, BodyPlan, CursorFrom, ErrorRulePlan, InputPlan, PaginatorPlan, RateLimitPlan, RetryPlan, StopPlan,
-    StrategyPlan, TemplatePairs,
+    ActionPlan, BodyPlan, CursorFrom, ErrorRulePlan, InputPlan, PaginatorPlan, RateLimitPlan,
+    RetryPlan, StopPlan, StrategyPlan, TemplatePairs,
 };
+use crate::spec::ConnectorSpec;
 use crate::spec::action::{ActionSpec, BodySpec};
 use crate::spec::common::{JsonPathText, TemplateMap};
 use crate::spec::errors::{ErrorRule, RateLimitSpec, RetrySpec};
 use crate::spec::pagination::{CursorSource, PaginationStrategy, PaginatorSpec, StopRule};
-use crate::spec::ConnectorSpec;
 use indexmap::IndexMap;
 use std::time::Duration;
 
 /// Compiles a name -> template map (headers, query, form fields) in order.
-pub fn compile_pairs(map: &TemplateMap, tc: &TemplateCompiler, scope: &Scope, path: &YamlPath, r: &mut Reporter<'_>) -> Option<TemplatePairs> {
+pub fn compile_pairs(
+    map: &TemplateMap,
+    tc: &TemplateCompiler,
+    scope: &Scope,
+    path: &YamlPath,
+    r: &mut Reporter<'_>,
+) -> Option<TemplatePairs> {
     let mut out = Vec::with_capacity(map.len());
     let mut ok = true;
     for (name, value) in map {
@@ -31,10 +37,18 @@ pub fn compile_pairs(map: &TemplateMap, tc: &TemplateCompiler, scope: &Scope, pa
     ok.then_some(out)
 }
 
-pub fn compile_body(body: &BodySpec, tc: &TemplateCompiler, scope: &Scope, path: &YamlPath, r: &mut Reporter<'_>) -> Option<BodyPlan> {
+pub fn compile_body(
+    body: &BodySpec,
+    tc: &TemplateCompiler,
+    scope: &Scope,
+    path: &YamlPath,
+    r: &mut Reporter<'_>,
+) -> Option<BodyPlan> {
     Some(match body {
         BodySpec::Json(value) => BodyPlan::Json(tc.tree(&value.0, scope, &path.key("json"), r)?),
-        BodySpec::Form(fields) => BodyPlan::Form(compile_pairs(fields, tc, scope, &path.key("form"), r)?),
+        BodySpec::Form(fields) => {
+            BodyPlan::Form(compile_pairs(fields, tc, scope, &path.key("form"), r)?)
+        }
         BodySpec::Raw(raw) => BodyPlan::Raw {
             content_type: raw.content_type.clone(),
             content: tc.template(&raw.content.0, scope, &path.key("raw").key("content"), r)?,
@@ -42,7 +56,11 @@ pub fn compile_body(body: &BodySpec, tc: &TemplateCompiler, scope: &Scope, path:
     })
 }
 
-fn mapping(map: &IndexMap<String, JsonPathText>, path: &YamlPath, r: &mut Reporter<'_>) -> Option<Vec<(String, serde_json_path::JsonPath)>> {
+fn mapping(
+    map: &IndexMap<String, JsonPathText>,
+    path: &YamlPath,
+    r: &mut Reporter<'_>,
+) -> Option<Vec<(String, serde_json_path::JsonPath)>> {
     let mut out = Vec::new();
     let mut ok = true;
     for (name, p) in map {
@@ -63,7 +81,12 @@ pub struct SharedParts {
 }
 
 /// Compiles the connector-level error rules, paginators and rate limit once.
-pub fn compile_shared(connector: &ConnectorSpec, base: &Scope, tc: &TemplateCompiler, r: &mut Reporter<'_>) -> Option<SharedParts> {
+pub fn compile_shared(
+    connector: &ConnectorSpec,
+    base: &Scope,
+    tc: &TemplateCompiler,
+    r: &mut Reporter<'_>,
+) -> Option<SharedParts> {
     let response = scopes::action_response(base).known(
         "page",
         ["cursor", "number", "offset", "size"].map(String::from),
@@ -72,7 +95,13 @@ pub fn compile_shared(connector: &ConnectorSpec, base: &Scope, tc: &TemplateComp
     let mut ok = true;
     let mut error_rules = Vec::new();
     for (i, rule) in connector.errors.iter().enumerate() {
-        match compile_error_rule(rule, tc, &response, &YamlPath::root().key("errors").index(i), r) {
+        match compile_error_rule(
+            rule,
+            tc,
+            &response,
+            &YamlPath::root().key("errors").index(i),
+            r,
+        ) {
             Some(rule) => error_rules.push(rule),
             None => ok = false,
         }
@@ -90,7 +119,12 @@ pub fn compile_shared(connector: &ConnectorSpec, base: &Scope, tc: &TemplateComp
         Some(rl) => compile_rate_limit(rl, &YamlPath::root().key("rate_limit"), r).map(Some),
         None => Some(None),
     };
-    Some(SharedParts { error_rules, paginators, rate_limit: rate_limit? }).filter(|_| ok)
+    Some(SharedParts {
+        error_rules,
+        paginators,
+        rate_limit: rate_limit?,
+    })
+    .filter(|_| ok)
 }
 
 pub fn compile_action(
@@ -109,7 +143,13 @@ pub fn compile_action(
 
     let mut inputs = IndexMap::new();
     for (input_name, input) in &action.input {
-        ok &= super::inputs::check_literal_type(input.value_type, input.default.as_ref(), &input.allowed, &path.key("input").key(input_name.clone()), r);
+        ok &= super::inputs::check_literal_type(
+            input.value_type,
+            input.default.as_ref(),
+            &input.allowed,
+            &path.key("input").key(input_name.clone()),
+            r,
+        );
         inputs.insert(
             input_name.clone(),
             InputPlan {
@@ -167,13 +207,17 @@ pub fn compile_action(
                     "paginate-without-records",
                     &at,
                     format!("action `{name}` is paginated but has no `records`"),
-                    Some("pagination streams records page by page: add `records: <JSONPath>`".into()),
+                    Some(
+                        "pagination streams records page by page: add `records: <JSONPath>`".into(),
+                    ),
                 );
                 ok = false;
             }
             match connector.pagination.get(p) {
                 Some(spec) => {
-                    let guarded = spec.max_pages.is_some() || spec.max_duration.is_some() || action.timeout.is_some();
+                    let guarded = spec.max_pages.is_some()
+                        || spec.max_duration.is_some()
+                        || action.timeout.is_some();
                     if !guarded {
                         r.warning(
                             "unguarded-pagination",
@@ -190,8 +234,13 @@ pub fn compile_action(
                         "unknown-paginator",
                         &at,
                         format!("no pagination strategy `{p}` in this connector"),
-                        did_you_mean(p, connector.pagination.keys().map(String::as_str))
-                            .or_else(|| connector.pagination.is_empty().then(|| "define it under the connector's `pagination:`".to_string())),
+                        did_you_mean(p, connector.pagination.keys().map(String::as_str)).or_else(
+                            || {
+                                connector.pagination.is_empty().then(|| {
+                                    "define it under the connector's `pagination:`".to_string()
+                                })
+                            },
+                        ),
                     );
                     None
                 }
@@ -209,8 +258,12 @@ pub fn compile_action(
     // The connector's rules apply after the action's own.
     error_rules.extend(shared.error_rules.iter().cloned());
 
-    let retry = compile_retry(action.retry.as_ref().or(connector.retry.as_ref()), &retry_path(action, &path), r);
-    let timeout = optional_duration(&action.timeout, &path.key("timeout"), r).ok();
+    let retry = compile_retry(
+        action.retry.as_ref().or(connector.retry.as_ref()),
+        &retry_path(action, &path),
+        r,
+    );
+    let timeout = optional_duration(&action.timeout, &path.key("timeout"), r);
 
     Some(ActionPlan {
         name: name.to_string(),
@@ -233,10 +286,20 @@ pub fn compile_action(
 }
 
 fn retry_path(action: &ActionSpec, action_path: &YamlPath) -> YamlPath {
-    if action.retry.is_some() { action_path.key("retry") } else { YamlPath::root().key("retry") }
+    if action.retry.is_some() {
+        action_path.key("retry")
+    } else {
+        YamlPath::root().key("retry")
+    }
 }
 
-fn compile_error_rule(rule: &ErrorRule, tc: &TemplateCompiler, scope: &Scope, path: &YamlPath, r: &mut Reporter<'_>) -> Option<ErrorRulePlan> {
+fn compile_error_rule(
+    rule: &ErrorRule,
+    tc: &TemplateCompiler,
+    scope: &Scope,
+    path: &YamlPath,
+    r: &mut Reporter<'_>,
+) -> Option<ErrorRulePlan> {
     if rule.status.is_empty() && rule.when.is_none() {
         r.error_hint(
             "empty-error-rule",
@@ -254,11 +317,20 @@ fn compile_error_rule(rule: &ErrorRule, tc: &TemplateCompiler, scope: &Scope, pa
         Some(m) => tc.template(&m.0, scope, &path.key("message"), r).map(Some),
         None => Some(None),
     };
-    Some(ErrorRulePlan { status: rule.status.clone(), when: when?, then: rule.then, message: message? })
+    Some(ErrorRulePlan {
+        status: rule.status.clone(),
+        when: when?,
+        then: rule.then,
+        message: message?,
+    })
 }
 
 /// Retry defaults: 3 attempts on 429/502/503/504 and network errors, 500 ms doubling to 30 s.
-pub fn compile_retry(spec: Option<&RetrySpec>, path: &YamlPath, r: &mut Reporter<'_>) -> Option<RetryPlan> {
+pub fn compile_retry(
+    spec: Option<&RetrySpec>,
+    path: &YamlPath,
+    r: &mut Reporter<'_>,
+) -> Option<RetryPlan> {
     let Some(spec) = spec else {
         return Some(RetryPlan {
             on_status: serde_json::from_str("[429, 502, 503, 504]").unwrap_or_default(),
@@ -270,7 +342,11 @@ pub fn compile_retry(spec: Option<&RetrySpec>, path: &YamlPath, r: &mut Reporter
         });
     };
     if spec.attempts == 0 {
-        r.error("invalid-value", &path.key("attempts"), "`attempts` counts the first try too: it must be at least 1");
+        r.error(
+            "invalid-value",
+            &path.key("attempts"),
+            "`attempts` counts the first try too: it must be at least 1",
+        );
         return None;
     }
     let initial = optional_duration(&spec.initial_delay, &path.key("initial_delay"), r);
@@ -279,20 +355,28 @@ pub fn compile_retry(spec: Option<&RetrySpec>, path: &YamlPath, r: &mut Reporter
         on_status: spec.on_status.clone(),
         attempts: spec.attempts,
         backoff: spec.backoff,
-        initial_delay: initial.ok()?.unwrap_or(Duration::from_millis(500)),
-        max_delay: max.ok()?.unwrap_or(Duration::from_secs(30)),
+        initial_delay: initial?.unwrap_or(Duration::from_millis(500)),
+        max_delay: max?.unwrap_or(Duration::from_secs(30)),
         on_network_error: spec.on_network_error,
     })
 }
 
-fn compile_rate_limit(spec: &RateLimitSpec, path: &YamlPath, r: &mut Reporter<'_>) -> Option<RateLimitPlan> {
+fn compile_rate_limit(
+    spec: &RateLimitSpec,
+    path: &YamlPath,
+    r: &mut Reporter<'_>,
+) -> Option<RateLimitPlan> {
     if let Some(rps) = spec.requests_per_second
         && !(rps.is_finite() && rps > 0.0)
     {
-        r.error("invalid-value", &path.key("requests_per_second"), "`requests_per_second` must be a positive number");
+        r.error(
+            "invalid-value",
+            &path.key("requests_per_second"),
+            "`requests_per_second` must be a positive number",
+        );
         return None;
     }
-    let max_wait = optional_duration(&spec.max_wait, &path.key("max_wait"), r).ok()?;
+    let max_wait = optional_duration(&spec.max_wait, &path.key("max_wait"), r)?;
     Some(RateLimitPlan {
         retry_after_header: spec.retry_after_header.clone(),
         remaining_header: spec.remaining_header.clone(),
@@ -303,30 +387,56 @@ fn compile_rate_limit(spec: &RateLimitSpec, path: &YamlPath, r: &mut Reporter<'_
     })
 }
 
-fn compile_paginator(name: &str, spec: &PaginatorSpec, tc: &TemplateCompiler, scope: &Scope, r: &mut Reporter<'_>) -> Option<PaginatorPlan> {
+fn compile_paginator(
+    name: &str,
+    spec: &PaginatorSpec,
+    tc: &TemplateCompiler,
+    scope: &Scope,
+    r: &mut Reporter<'_>,
+) -> Option<PaginatorPlan> {
     let path = YamlPath::root().key("pagination").key(name);
     let strategy_path = path.key("strategy");
     let strategy = match &spec.strategy {
         PaginationStrategy::Cursor(c) => {
             let from = match &c.token {
-                CursorSource::Body(p) => json_path(p, &strategy_path.key("cursor").key("token").key("body"), r).map(CursorFrom::Body),
+                CursorSource::Body(p) => {
+                    json_path(p, &strategy_path.key("cursor").key("token").key("body"), r)
+                        .map(CursorFrom::Body)
+                }
                 CursorSource::Header(h) => Some(CursorFrom::Header(h.clone())),
             };
-            from.map(|from| StrategyPlan::Cursor { from, param: c.param.clone(), location: c.location })
+            from.map(|from| StrategyPlan::Cursor {
+                from,
+                param: c.param.clone(),
+                location: c.location,
+            })
         }
         PaginationStrategy::NextUrl(n) => {
-            json_path(&n.body, &strategy_path.key("next_url").key("body"), r).map(|path| StrategyPlan::NextUrl { path })
+            json_path(&n.body, &strategy_path.key("next_url").key("body"), r)
+                .map(|path| StrategyPlan::NextUrl { path })
         }
         PaginationStrategy::LinkHeader(l) => Some(StrategyPlan::LinkHeader { rel: l.rel.clone() }),
         PaginationStrategy::Offset(o) => {
             if o.limit == 0 {
-                r.error("invalid-value", &strategy_path.key("offset").key("limit"), "`limit` must be at least 1");
+                r.error(
+                    "invalid-value",
+                    &strategy_path.key("offset").key("limit"),
+                    "`limit` must be at least 1",
+                );
                 None
             } else {
-                Some(StrategyPlan::Offset { param: o.param.clone(), limit_param: o.limit_param.clone(), limit: o.limit, start: o.start })
+                Some(StrategyPlan::Offset {
+                    param: o.param.clone(),
+                    limit_param: o.limit_param.clone(),
+                    limit: o.limit,
+                    start: o.start,
+                })
             }
         }
-        PaginationStrategy::PageNumber(p) => Some(StrategyPlan::PageNumber { param: p.param.clone(), start: p.start }),
+        PaginationStrategy::PageNumber(p) => Some(StrategyPlan::PageNumber {
+            param: p.param.clone(),
+            start: p.start,
+        }),
     };
     let mut stop = Vec::new();
     let mut ok = true;
@@ -334,7 +444,8 @@ fn compile_paginator(name: &str, spec: &PaginatorSpec, tc: &TemplateCompiler, sc
         let plan = match rule {
             StopRule::EmptyPage => Some(StopPlan::EmptyPage),
             StopRule::ShortPage => {
-                let has_size = spec.page_size.is_some() || matches!(spec.strategy, PaginationStrategy::Offset(_));
+                let has_size = spec.page_size.is_some()
+                    || matches!(spec.strategy, PaginationStrategy::Offset(_));
                 if !has_size {
                     r.error_hint(
                         "short-page-without-size",
@@ -346,7 +457,9 @@ fn compile_paginator(name: &str, spec: &PaginatorSpec, tc: &TemplateCompiler, sc
                 has_size.then_some(StopPlan::ShortPage)
             }
             StopRule::NoToken => Some(StopPlan::NoToken),
-            StopRule::When(e) => tc.expression(&e.0, scope, &path.key("stop").index(i).key("when"), r).map(StopPlan::When),
+            StopRule::When(e) => tc
+                .expression(&e.0, scope, &path.key("stop").index(i).key("when"), r)
+                .map(StopPlan::When),
         };
         match plan {
             Some(p) => stop.push(p),
@@ -354,7 +467,11 @@ fn compile_paginator(name: &str, spec: &PaginatorSpec, tc: &TemplateCompiler, sc
         }
     }
     if spec.max_pages == Some(0) {
-        r.error("invalid-value", &path.key("max_pages"), "`max_pages` must be at least 1");
+        r.error(
+            "invalid-value",
+            &path.key("max_pages"),
+            "`max_pages` must be at least 1",
+        );
         ok = false;
     }
     let max_duration = match &spec.max_duration {

@@ -8,12 +8,19 @@ use std::collections::BTreeSet;
 
 /// `base_url`, connector headers and query, auth: the connection's config and secrets.
 pub fn connector_base(plain: BTreeSet<String>, secret: BTreeSet<String>) -> Scope {
-    Scope::new().config(plain, secret).any("connection").any("now")
+    Scope::new()
+        .config(plain, secret)
+        .any("connection")
+        .any("now")
 }
 
 /// An action's path, query, headers and body: adds `input`, the pagination state `page`,
 /// and `run` (the run and step calling it, e.g. for idempotency keys).
-pub fn action_request(base: &Scope, action: &str, inputs: impl IntoIterator<Item = String>) -> Scope {
+pub fn action_request(
+    base: &Scope,
+    action: &str,
+    inputs: impl IntoIterator<Item = String>,
+) -> Scope {
     base.clone()
         .known("input", inputs, format!("input of action `{action}`"))
         .any("run")
@@ -31,9 +38,19 @@ pub fn action_response(request: &Scope) -> Scope {
 
 /// Webhook signing content and handshakes: the incoming request.
 pub fn webhook_request(base: &Scope) -> Scope {
-    ["raw_body", "headers", "query", "url", "form", "timestamp", "event_id", "payload", "request"]
-        .iter()
-        .fold(base.clone(), |scope, root| scope.any(root))
+    [
+        "raw_body",
+        "headers",
+        "query",
+        "url",
+        "form",
+        "timestamp",
+        "event_id",
+        "payload",
+        "request",
+    ]
+    .iter()
+    .fold(base.clone(), |scope, root| scope.any(root))
 }
 
 /// Trigger filters: the verified event.
@@ -45,7 +62,11 @@ pub fn webhook_filter(base: &Scope) -> Scope {
 
 /// Workflow templates: the trigger, earlier steps' outputs, vars, env, now, run, and the
 /// loop variables of enclosing `for_each` steps.
-pub fn workflow(vars: impl IntoIterator<Item = String>, earlier_steps: &BTreeSet<String>, loop_vars: &[String]) -> Scope {
+pub fn workflow(
+    vars: impl IntoIterator<Item = String>,
+    earlier_steps: &BTreeSet<String>,
+    loop_vars: &[String],
+) -> Scope {
     let mut scope = Scope::new()
         .any("trigger")
         .known("steps", earlier_steps.iter().cloned(), "earlier step")

@@ -14,7 +14,15 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// Globals MiniJinja provides that static analysis reports as variables.
-const BUILTIN_GLOBALS: [&str; 7] = ["range", "dict", "namespace", "debug", "lipsum", "cycler", "joiner"];
+const BUILTIN_GLOBALS: [&str; 7] = [
+    "range",
+    "dict",
+    "namespace",
+    "debug",
+    "lipsum",
+    "cycler",
+    "joiner",
+];
 
 /// What the second segment of a root variable may be.
 #[derive(Debug, Clone)]
@@ -22,7 +30,10 @@ pub enum Fields {
     /// Anything (`trigger.payload...`, `response.body...`).
     Any,
     /// One of these names; `what` names them in messages ("input of action `x`").
-    Known { names: BTreeSet<String>, what: String },
+    Known {
+        names: BTreeSet<String>,
+        what: String,
+    },
 }
 
 /// The variables a template may use, by root name.
@@ -46,10 +57,18 @@ impl Scope {
         self
     }
 
-    pub fn known(mut self, root: &str, names: impl IntoIterator<Item = String>, what: impl Into<String>) -> Self {
+    pub fn known(
+        mut self,
+        root: &str,
+        names: impl IntoIterator<Item = String>,
+        what: impl Into<String>,
+    ) -> Self {
         self.roots.push((
             root.to_string(),
-            Fields::Known { names: names.into_iter().collect(), what: what.into() },
+            Fields::Known {
+                names: names.into_iter().collect(),
+                what: what.into(),
+            },
         ));
         self
     }
@@ -64,8 +83,16 @@ impl Scope {
 
     /// Records the workflow's other step ids, so `steps.x` for a step that runs later gets
     /// "runs after this one" rather than "unknown".
-    pub fn later_steps(mut self, all: &std::collections::HashSet<String>, earlier: &BTreeSet<String>) -> Self {
-        self.later_steps = all.iter().filter(|id| !earlier.contains(*id)).cloned().collect();
+    pub fn later_steps(
+        mut self,
+        all: &std::collections::HashSet<String>,
+        earlier: &BTreeSet<String>,
+    ) -> Self {
+        self.later_steps = all
+            .iter()
+            .filter(|id| !earlier.contains(*id))
+            .cloned()
+            .collect();
         self
     }
 
@@ -98,42 +125,79 @@ impl TemplateCompiler {
     }
 
     /// Compiles a template; problems are reported at `path` and give `None`.
-    pub fn template(&self, source: &str, scope: &Scope, path: &YamlPath, r: &mut Reporter<'_>) -> Option<CompiledTemplate> {
+    pub fn template(
+        &self,
+        source: &str,
+        scope: &Scope,
+        path: &YamlPath,
+        r: &mut Reporter<'_>,
+    ) -> Option<CompiledTemplate> {
         let shape = classify(source);
         let ok = match &shape {
             TemplateShape::Literal => true,
-            TemplateShape::Expression(expr) => self.check_expression(expr, scope, path, r, "template"),
+            TemplateShape::Expression(expr) => {
+                self.check_expression(expr, scope, path, r, "template")
+            }
             TemplateShape::Text => match self.env.template_from_str(source) {
                 Ok(template) => {
                     let variables = template.undeclared_variables(true);
-                    self.check_filters(source, path, r) & self.check_variables(variables, scope, path, r)
+                    self.check_filters(source, path, r)
+                        & self.check_variables(variables, scope, path, r)
                 }
                 Err(error) => {
-                    r.error("template-syntax", path, format!("invalid template: {}", describe(&error)));
+                    r.error(
+                        "template-syntax",
+                        path,
+                        format!("invalid template: {}", describe(&error)),
+                    );
                     false
                 }
             },
         };
-        ok.then(|| CompiledTemplate { source: Arc::from(source), shape })
+        ok.then(|| CompiledTemplate {
+            source: Arc::from(source),
+            shape,
+        })
     }
 
     /// Compiles an expression (no braces), e.g. an error rule's `when`.
-    pub fn expression(&self, source: &str, scope: &Scope, path: &YamlPath, r: &mut Reporter<'_>) -> Option<CompiledExpression> {
+    pub fn expression(
+        &self,
+        source: &str,
+        scope: &Scope,
+        path: &YamlPath,
+        r: &mut Reporter<'_>,
+    ) -> Option<CompiledExpression> {
         if source.trim_start().starts_with("{{") {
             r.error_hint(
                 "template-syntax",
                 path,
                 "an expression is written without `{{ }}`",
-                Some(format!("write `{}`", source.trim().trim_start_matches("{{").trim_end_matches("}}").trim())),
+                Some(format!(
+                    "write `{}`",
+                    source
+                        .trim()
+                        .trim_start_matches("{{")
+                        .trim_end_matches("}}")
+                        .trim()
+                )),
             );
             return None;
         }
         self.check_expression(source, scope, path, r, "expression")
-            .then(|| CompiledExpression { source: Arc::from(source) })
+            .then(|| CompiledExpression {
+                source: Arc::from(source),
+            })
     }
 
     /// Compiles every string inside a JSON value as a template.
-    pub fn tree(&self, value: &serde_json::Value, scope: &Scope, path: &YamlPath, r: &mut Reporter<'_>) -> Option<TemplateTree> {
+    pub fn tree(
+        &self,
+        value: &serde_json::Value,
+        scope: &Scope,
+        path: &YamlPath,
+        r: &mut Reporter<'_>,
+    ) -> Option<TemplateTree> {
         use serde_json::Value as V;
         Some(match value {
             V::String(s) => TemplateTree::Template(self.template(s, scope, path, r)?),
@@ -163,20 +227,38 @@ impl TemplateCompiler {
         })
     }
 
-    fn check_expression(&self, source: &str, scope: &Scope, path: &YamlPath, r: &mut Reporter<'_>, what: &str) -> bool {
+    fn check_expression(
+        &self,
+        source: &str,
+        scope: &Scope,
+        path: &YamlPath,
+        r: &mut Reporter<'_>,
+        what: &str,
+    ) -> bool {
         match self.env.compile_expression(source) {
             Ok(expr) => {
                 let variables = expr.undeclared_variables(true);
-                self.check_filters(&format!("{{{{ {source} }}}}"), path, r) & self.check_variables(variables, scope, path, r)
+                self.check_filters(&format!("{{{{ {source} }}}}"), path, r)
+                    & self.check_variables(variables, scope, path, r)
             }
             Err(error) => {
-                r.error("template-syntax", path, format!("invalid {what}: {}", describe(&error)));
+                r.error(
+                    "template-syntax",
+                    path,
+                    format!("invalid {what}: {}", describe(&error)),
+                );
                 false
             }
         }
     }
 
-    fn check_variables(&self, variables: std::collections::HashSet<String>, scope: &Scope, path: &YamlPath, r: &mut Reporter<'_>) -> bool {
+    fn check_variables(
+        &self,
+        variables: std::collections::HashSet<String>,
+        scope: &Scope,
+        path: &YamlPath,
+        r: &mut Reporter<'_>,
+    ) -> bool {
         let mut variables: Vec<String> = variables.into_iter().collect();
         variables.sort();
         let mut ok = true;
@@ -191,7 +273,12 @@ impl TemplateCompiler {
                 let roots: Vec<&str> = scope.roots.iter().map(|(name, _)| name.as_str()).collect();
                 let hint = did_you_mean(root, roots.iter().copied())
                     .or_else(|| Some(format!("available here: {}", roots.join(", "))));
-                r.error_hint("undefined-variable", path, format!("undefined variable `{root}`"), hint);
+                r.error_hint(
+                    "undefined-variable",
+                    path,
+                    format!("undefined variable `{root}`"),
+                    hint,
+                );
                 ok = false;
                 continue;
             };
@@ -207,18 +294,27 @@ impl TemplateCompiler {
             let mut hint = did_you_mean(field, names.iter().map(String::as_str));
             if let Some((plain, secret)) = &scope.config_split {
                 if root == "config" && secret.contains(field) {
-                    hint = Some(format!("`{field}` is a secret field: use `secrets.{field}`"));
+                    hint = Some(format!(
+                        "`{field}` is a secret field: use `secrets.{field}`"
+                    ));
                 } else if root == "secrets" && plain.contains(field) {
                     hint = Some(format!("`{field}` is not secret: use `config.{field}`"));
                 }
             }
             if root == "steps" && scope.later_steps.contains(field) {
-                hint = Some(format!("step `{field}` does not run before this one; a step reads only the outputs of earlier steps"));
+                hint = Some(format!(
+                    "step `{field}` does not run before this one; a step reads only the outputs of earlier steps"
+                ));
             }
             if hint.is_none() && names.is_empty() {
                 hint = Some(format!("no {what} is declared here"));
             }
-            r.error_hint("undefined-variable", path, format!("`{root}.{field}` is not a known {what}"), hint);
+            r.error_hint(
+                "undefined-variable",
+                path,
+                format!("`{root}.{field}` is not a known {what}"),
+                hint,
+            );
             ok = false;
         }
         ok
@@ -256,7 +352,9 @@ pub fn classify(source: &str) -> TemplateShape {
         return TemplateShape::Literal;
     }
     let trimmed = source.trim();
-    if let Some(inner) = trimmed.strip_prefix("{{").and_then(|s| s.strip_suffix("}}"))
+    if let Some(inner) = trimmed
+        .strip_prefix("{{")
+        .and_then(|s| s.strip_suffix("}}"))
         && !inner.contains("{{")
         && !inner.contains("}}")
         && !inner.contains("{%")
@@ -295,7 +393,10 @@ fn filter_names(source: &str) -> BTreeSet<String> {
         } else if b == b'|' {
             let rest = &source[i + 1..];
             let rest = rest.trim_start();
-            let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
             if !name.is_empty() {
                 names.insert(name);
             }
@@ -312,14 +413,21 @@ mod tests {
     #[test]
     fn classifies_literals_expressions_and_text() {
         assert_eq!(classify("plain"), TemplateShape::Literal);
-        assert_eq!(classify(" {{ input.count }} "), TemplateShape::Expression(Arc::from("input.count")));
+        assert_eq!(
+            classify(" {{ input.count }} "),
+            TemplateShape::Expression(Arc::from("input.count"))
+        );
         assert_eq!(classify("#{{ a }} {{ b }}"), TemplateShape::Text);
         assert_eq!(classify("{{ a }}{{ b }}"), TemplateShape::Text);
     }
 
     #[test]
     fn finds_filter_names_outside_strings() {
-        let names = filter_names("a | b {{ x | upper | default('a|b') }} {% if y|length %}{% endif %}");
-        assert_eq!(names.into_iter().collect::<Vec<_>>(), vec!["default", "length", "upper"]);
+        let names =
+            filter_names("a | b {{ x | upper | default('a|b') }} {% if y|length %}{% endif %}");
+        assert_eq!(
+            names.into_iter().collect::<Vec<_>>(),
+            vec!["default", "length", "upper"]
+        );
     }
 }

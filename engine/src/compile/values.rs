@@ -35,10 +35,15 @@ pub fn duration(text: &DurationText, path: &YamlPath, r: &mut Reporter<'_>) -> O
     parsed
 }
 
-pub fn optional_duration(text: &Option<DurationText>, path: &YamlPath, r: &mut Reporter<'_>) -> Result<Option<Duration>, ()> {
+/// An optional duration: `Some(None)` when absent, `None` when present but invalid.
+pub fn optional_duration(
+    text: &Option<DurationText>,
+    path: &YamlPath,
+    r: &mut Reporter<'_>,
+) -> Option<Option<Duration>> {
     match text {
-        None => Ok(None),
-        Some(t) => duration(t, path, r).map(Some).ok_or(()),
+        None => Some(None),
+        Some(t) => duration(t, path, r).map(Some),
     }
 }
 
@@ -47,8 +52,18 @@ pub fn json_path(text: &JsonPathText, path: &YamlPath, r: &mut Reporter<'_>) -> 
         Ok(parsed) => Some(parsed),
         Err(error) => {
             let detail = error.to_string();
-            let hint = (!text.0.starts_with('$')).then(|| format!("JSONPath queries start with `$`, e.g. `$.{}`", text.0.trim_start_matches('.')));
-            r.error_hint("invalid-jsonpath", path, format!("invalid JSONPath `{}`: {}", text.0, first_line(&detail)), hint);
+            let hint = (!text.0.starts_with('$')).then(|| {
+                format!(
+                    "JSONPath queries start with `$`, e.g. `$.{}`",
+                    text.0.trim_start_matches('.')
+                )
+            });
+            r.error_hint(
+                "invalid-jsonpath",
+                path,
+                format!("invalid JSONPath `{}`: {}", text.0, first_line(&detail)),
+                hint,
+            );
             None
         }
     }
@@ -61,7 +76,9 @@ fn first_line(text: &str) -> &str {
 /// Ids of connectors and workflows: they appear in URLs and in `connector.action` names.
 pub fn check_id(id: &str, what: &str, path: &YamlPath, r: &mut Reporter<'_>) {
     let valid = id.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
     if !valid {
         r.error_hint(
             "invalid-id",

@@ -4,12 +4,20 @@ use super::scopes;
 use super::template::{Scope, TemplateCompiler};
 use super::values::{duration, json_path};
 use crate::load::{Reporter, YamlPath};
-use crate::plan::{HandshakePlan, SourcePlan, TimestampFrom, TimestampPlan, VerifyPlan, WebhookPlan};
+use crate::plan::{
+    HandshakePlan, HmacPlan, SourcePlan, TimestampFrom, TimestampPlan, VerifyPlan, WebhookPlan,
+};
 use crate::spec::common::ValueSource;
 use crate::spec::webhook::{Encoding, TimestampSource, VerifySpec, WebhookSpec};
 use std::time::Duration;
 
-pub fn compile_webhooks(spec: &WebhookSpec, tc: &TemplateCompiler, base: &Scope, path: &YamlPath, r: &mut Reporter<'_>) -> Option<WebhookPlan> {
+pub fn compile_webhooks(
+    spec: &WebhookSpec,
+    tc: &TemplateCompiler,
+    base: &Scope,
+    path: &YamlPath,
+    r: &mut Reporter<'_>,
+) -> Option<WebhookPlan> {
     let request = scopes::webhook_request(base);
     let verify = compile_verify(&spec.verify, tc, base, &request, &path.key("verify"), r);
     let mut handshakes = Vec::new();
@@ -18,11 +26,17 @@ pub fn compile_webhooks(spec: &WebhookSpec, tc: &TemplateCompiler, base: &Scope,
         let p = path.key("handshakes").index(i);
         let when = tc.expression(&h.when.0, &request, &p.key("when"), r);
         let body = match &h.respond.body {
-            Some(b) => tc.template(&b.0, &request, &p.key("respond").key("body"), r).map(Some),
+            Some(b) => tc
+                .template(&b.0, &request, &p.key("respond").key("body"), r)
+                .map(Some),
             None => Some(None),
         };
         if !(100..=599).contains(&h.respond.status) {
-            r.error("invalid-value", &p.key("respond").key("status"), format!("invalid status code {}", h.respond.status));
+            r.error(
+                "invalid-value",
+                &p.key("respond").key("status"),
+                format!("invalid status code {}", h.respond.status),
+            );
             ok = false;
         }
         match (when, body) {
@@ -57,16 +71,31 @@ pub fn compile_webhooks(spec: &WebhookSpec, tc: &TemplateCompiler, base: &Scope,
     })
 }
 
-fn compile_source(source: &ValueSource, tc: &TemplateCompiler, scope: &Scope, path: &YamlPath, r: &mut Reporter<'_>) -> Option<SourcePlan> {
+fn compile_source(
+    source: &ValueSource,
+    tc: &TemplateCompiler,
+    scope: &Scope,
+    path: &YamlPath,
+    r: &mut Reporter<'_>,
+) -> Option<SourcePlan> {
     Some(match source {
         ValueSource::Header(h) => SourcePlan::Header(h.clone()),
         ValueSource::Query(q) => SourcePlan::Query(q.clone()),
         ValueSource::Body(p) => SourcePlan::Body(json_path(p, &path.key("body"), r)?),
-        ValueSource::Template(t) => SourcePlan::Template(tc.template(&t.0, scope, &path.key("template"), r)?),
+        ValueSource::Template(t) => {
+            SourcePlan::Template(tc.template(&t.0, scope, &path.key("template"), r)?)
+        }
     })
 }
 
-fn compile_verify(spec: &VerifySpec, tc: &TemplateCompiler, base: &Scope, request: &Scope, path: &YamlPath, r: &mut Reporter<'_>) -> Option<VerifyPlan> {
+fn compile_verify(
+    spec: &VerifySpec,
+    tc: &TemplateCompiler,
+    base: &Scope,
+    request: &Scope,
+    path: &YamlPath,
+    r: &mut Reporter<'_>,
+) -> Option<VerifyPlan> {
     match spec {
         VerifySpec::Hmac(h) => {
             let p = path.key("hmac");
@@ -88,7 +117,9 @@ fn compile_verify(spec: &VerifySpec, tc: &TemplateCompiler, base: &Scope, reques
                     let tp = p.key("timestamp");
                     let from = match &t.from {
                         TimestampSource::Header(name) => Some(TimestampFrom::Header(name.clone())),
-                        TimestampSource::Body(jp) => json_path(jp, &tp.key("from").key("body"), r).map(TimestampFrom::Body),
+                        TimestampSource::Body(jp) => {
+                            json_path(jp, &tp.key("from").key("body"), r).map(TimestampFrom::Body)
+                        }
                         TimestampSource::SignatureKey(k) => {
                             if h.signature.list.is_none() {
                                 r.error_hint(
@@ -103,13 +134,19 @@ fn compile_verify(spec: &VerifySpec, tc: &TemplateCompiler, base: &Scope, reques
                         }
                     };
                     let tolerance = duration(&t.tolerance, &tp.key("tolerance"), r);
-                    (|| Some(Some(TimestampPlan { from: from?, unit: t.unit, tolerance: tolerance? })))()
+                    (|| {
+                        Some(Some(TimestampPlan {
+                            from: from?,
+                            unit: t.unit,
+                            tolerance: tolerance?,
+                        }))
+                    })()
                 }
             };
             if !ok {
                 return None;
             }
-            Some(VerifyPlan::Hmac {
+            Some(VerifyPlan::Hmac(Box::new(HmacPlan {
                 algorithm: h.algorithm,
                 key: key?,
                 key_prefix: h.key_prefix.clone(),
@@ -118,15 +155,22 @@ fn compile_verify(spec: &VerifySpec, tc: &TemplateCompiler, base: &Scope, reques
                 header: h.signature.header.clone(),
                 prefix: h.signature.prefix.clone(),
                 encoding: h.signature.encoding,
-                list: h.signature.list.as_ref().map(|l| (l.separator.clone(), l.key_separator.clone(), l.key.clone())),
+                list: h
+                    .signature
+                    .list
+                    .as_ref()
+                    .map(|l| (l.separator.clone(), l.key_separator.clone(), l.key.clone())),
                 timestamp: timestamp?,
-            })
+            })))
         }
         VerifySpec::Token(t) => {
             let p = path.key("token");
             let from = compile_source(&t.from, tc, request, &p.key("from"), r);
             let value = tc.template(&t.value.0, base, &p.key("value"), r);
-            Some(VerifyPlan::Token { from: from?, value: value? })
+            Some(VerifyPlan::Token {
+                from: from?,
+                value: value?,
+            })
         }
         VerifySpec::None(n) => {
             if n.reason.trim().is_empty() {
@@ -138,7 +182,9 @@ fn compile_verify(spec: &VerifySpec, tc: &TemplateCompiler, base: &Scope, reques
                 );
                 return None;
             }
-            Some(VerifyPlan::None { reason: n.reason.clone() })
+            Some(VerifyPlan::None {
+                reason: n.reason.clone(),
+            })
         }
     }
 }

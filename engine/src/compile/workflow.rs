@@ -7,7 +7,7 @@ use super::template::{Scope, TemplateCompiler};
 use super::values::{check_id, duration, optional_duration};
 use crate::diag::did_you_mean;
 use crate::load::{At, Loaded, Reporter, YamlPath};
-use crate::plan::{CronPlan, StepKind, StepPlan, StepRetryPlan, WorkflowTriggerPlan, WorkflowPlan};
+use crate::plan::{CronPlan, StepKind, StepPlan, StepRetryPlan, WorkflowPlan, WorkflowTriggerPlan};
 use crate::spec::step::{STEP_KINDS, StepSpec};
 use crate::spec::trigger::ConnectorTriggerSpec;
 use crate::spec::workflow::TriggerSpec;
@@ -36,7 +36,11 @@ pub fn compile_workflow(
     check_id(&spec.workflow, "workflow", &root.key("workflow"), r);
     let mut ok = true;
     if spec.concurrency == Some(0) {
-        r.error("invalid-value", &root.key("concurrency"), "`concurrency` must be at least 1");
+        r.error(
+            "invalid-value",
+            &root.key("concurrency"),
+            "`concurrency` must be at least 1",
+        );
         ok = false;
     }
     let var_names: Vec<String> = spec.vars.keys().cloned().collect();
@@ -44,7 +48,12 @@ pub fn compile_workflow(
     let vars_scope = scopes::workflow(Vec::new(), &BTreeSet::new(), &[]);
     let mut vars = Vec::new();
     for (name, value) in &spec.vars {
-        match tc.tree(&value.0, &vars_scope, &root.key("vars").key(name.clone()), r) {
+        match tc.tree(
+            &value.0,
+            &vars_scope,
+            &root.key("vars").key(name.clone()),
+            r,
+        ) {
             Some(t) => vars.push((name.clone(), t)),
             None => ok = false,
         }
@@ -56,12 +65,23 @@ pub fn compile_workflow(
     let mut seen = HashSet::new();
     for (id, path) in &all_ids {
         if !seen.insert(id.as_str()) {
-            r.push(crate::diag::Severity::Error, "duplicate-id", &path.key("id"), At::Value, format!("duplicate step id `{id}`"), Some("step ids must be unique within a workflow, nested steps included".into()));
+            r.push(
+                crate::diag::Severity::Error,
+                "duplicate-id",
+                &path.key("id"),
+                At::Value,
+                format!("duplicate step id `{id}`"),
+                Some("step ids must be unique within a workflow, nested steps included".into()),
+            );
             ok = false;
         }
     }
     if spec.steps.is_empty() && !loaded.was_pruned(&root.key("steps")) {
-        r.error("no-steps", &root.key("steps"), "a workflow needs at least one step");
+        r.error(
+            "no-steps",
+            &root.key("steps"),
+            "a workflow needs at least one step",
+        );
         ok = false;
     }
     let mut ctx = StepContext {
@@ -78,7 +98,11 @@ pub fn compile_workflow(
         Some(f) => {
             let p = root.key("on_failure").key("workflow");
             if f.workflow == spec.workflow {
-                r.error("invalid-reference", &p, "a workflow cannot be its own `on_failure` workflow");
+                r.error(
+                    "invalid-reference",
+                    &p,
+                    "a workflow cannot be its own `on_failure` workflow",
+                );
                 None
             } else if !refs.workflows.contains(&f.workflow) {
                 r.error_hint(
@@ -93,7 +117,7 @@ pub fn compile_workflow(
             }
         }
     };
-    let timeout = optional_duration(&spec.timeout, &root.key("timeout"), r).ok();
+    let timeout = optional_duration(&spec.timeout, &root.key("timeout"), r);
     Some(WorkflowPlan {
         id: spec.workflow.clone(),
         description: spec.description.clone(),
@@ -123,7 +147,12 @@ fn collect_ids(steps: &[StepSpec], path: &YamlPath, out: &mut Vec<(String, YamlP
 }
 
 /// Resolves a connector id, reporting an unknown one.
-fn resolve_connector<'a>(refs: &References<'a>, id: &str, path: &YamlPath, r: &mut Reporter<'_>) -> Option<&'a ConnectorSpec> {
+fn resolve_connector<'a>(
+    refs: &References<'a>,
+    id: &str,
+    path: &YamlPath,
+    r: &mut Reporter<'_>,
+) -> Option<&'a ConnectorSpec> {
     if let Some(c) = refs.connectors.get(id) {
         return Some(c);
     }
@@ -147,7 +176,13 @@ fn check_connection(name: &str, path: &YamlPath, r: &mut Reporter<'_>) -> bool {
     true
 }
 
-fn compile_trigger(loaded: &Loaded<WorkflowSpec>, spec: &WorkflowSpec, refs: &References<'_>, tc: &TemplateCompiler, r: &mut Reporter<'_>) -> Option<WorkflowTriggerPlan> {
+fn compile_trigger(
+    loaded: &Loaded<WorkflowSpec>,
+    spec: &WorkflowSpec,
+    refs: &References<'_>,
+    tc: &TemplateCompiler,
+    r: &mut Reporter<'_>,
+) -> Option<WorkflowTriggerPlan> {
     let path = YamlPath::root().key("trigger");
     if loaded.was_pruned(&path) {
         return None;
@@ -157,15 +192,26 @@ fn compile_trigger(loaded: &Loaded<WorkflowSpec>, spec: &WorkflowSpec, refs: &Re
             let p = path.key("webhook");
             let connector = resolve_connector(refs, &w.connector, &p.key("connector"), r);
             let event_ok = connector.is_some_and(|c| {
-                let webhook_triggers = || c.triggers.iter().filter(|(_, t)| matches!(t, ConnectorTriggerSpec::Webhook(_))).map(|(n, _)| n.as_str());
+                let webhook_triggers = || {
+                    c.triggers
+                        .iter()
+                        .filter(|(_, t)| matches!(t, ConnectorTriggerSpec::Webhook(_)))
+                        .map(|(n, _)| n.as_str())
+                };
                 match c.triggers.get(&w.event) {
                     Some(ConnectorTriggerSpec::Webhook(_)) => true,
                     Some(ConnectorTriggerSpec::Poll(_)) => {
                         r.error_hint(
                             "wrong-trigger-kind",
                             &p.key("event"),
-                            format!("`{}.{}` is a poll trigger, not a webhook trigger", w.connector, w.event),
-                            Some(format!("use `trigger: {{ poll: {{ connector: {}, trigger: {}, ... }} }}`", w.connector, w.event)),
+                            format!(
+                                "`{}.{}` is a poll trigger, not a webhook trigger",
+                                w.connector, w.event
+                            ),
+                            Some(format!(
+                                "use `trigger: {{ poll: {{ connector: {}, trigger: {}, ... }} }}`",
+                                w.connector, w.event
+                            )),
                         );
                         false
                     }
@@ -173,7 +219,10 @@ fn compile_trigger(loaded: &Loaded<WorkflowSpec>, spec: &WorkflowSpec, refs: &Re
                         r.error_hint(
                             "unknown-trigger",
                             &p.key("event"),
-                            format!("connector `{}` has no webhook trigger `{}`", w.connector, w.event),
+                            format!(
+                                "connector `{}` has no webhook trigger `{}`",
+                                w.connector, w.event
+                            ),
                             did_you_mean(&w.event, webhook_triggers()),
                         );
                         false
@@ -182,11 +231,23 @@ fn compile_trigger(loaded: &Loaded<WorkflowSpec>, spec: &WorkflowSpec, refs: &Re
             });
             let connection_ok = check_connection(&w.connection, &p.key("connection"), r);
             let filter = match &w.filter {
-                Some(f) => tc.expression(&f.0, &scopes::webhook_filter(&Scope::new()), &p.key("filter"), r).map(Some),
+                Some(f) => tc
+                    .expression(
+                        &f.0,
+                        &scopes::webhook_filter(&Scope::new()),
+                        &p.key("filter"),
+                        r,
+                    )
+                    .map(Some),
                 None => Some(None),
             };
             (event_ok && connection_ok).then_some(())?;
-            Some(WorkflowTriggerPlan::Webhook { connector: w.connector.clone(), event: w.event.clone(), connection: w.connection.clone(), filter: filter? })
+            Some(WorkflowTriggerPlan::Webhook {
+                connector: w.connector.clone(),
+                event: w.event.clone(),
+                connection: w.connection.clone(),
+                filter: filter?,
+            })
         }
         TriggerSpec::Cron(c) => {
             let p = path.key("cron");
@@ -215,12 +276,19 @@ fn compile_trigger(loaded: &Loaded<WorkflowSpec>, spec: &WorkflowSpec, refs: &Re
                         "invalid-timezone",
                         &p.key("timezone"),
                         format!("unknown time zone `{}`", c.timezone),
-                        did_you_mean(&c.timezone, names).or_else(|| Some("use an IANA name such as `Europe/Berlin` or `UTC`".into())),
+                        did_you_mean(&c.timezone, names).or_else(|| {
+                            Some("use an IANA name such as `Europe/Berlin` or `UTC`".into())
+                        }),
                     );
                     None
                 }
             };
-            Some(WorkflowTriggerPlan::Cron(CronPlan { schedule: schedule?, timezone: timezone?, catchup: c.catchup, overlap: c.overlap }))
+            Some(WorkflowTriggerPlan::Cron(Box::new(CronPlan {
+                schedule: schedule?,
+                timezone: timezone?,
+                catchup: c.catchup,
+                overlap: c.overlap,
+            })))
         }
         TriggerSpec::Poll(poll) => {
             let p = path.key("poll");
@@ -228,15 +296,29 @@ fn compile_trigger(loaded: &Loaded<WorkflowSpec>, spec: &WorkflowSpec, refs: &Re
             let every = connector.and_then(|c| match c.triggers.get(&poll.trigger) {
                 Some(ConnectorTriggerSpec::Poll(t)) => Some(t.every.clone()),
                 Some(ConnectorTriggerSpec::Webhook(_)) => {
-                    r.error("wrong-trigger-kind", &p.key("trigger"), format!("`{}.{}` is a webhook trigger, not a poll trigger", poll.connector, poll.trigger));
+                    r.error(
+                        "wrong-trigger-kind",
+                        &p.key("trigger"),
+                        format!(
+                            "`{}.{}` is a webhook trigger, not a poll trigger",
+                            poll.connector, poll.trigger
+                        ),
+                    );
                     None
                 }
                 None => {
-                    let polls = c.triggers.iter().filter(|(_, t)| matches!(t, ConnectorTriggerSpec::Poll(_))).map(|(n, _)| n.as_str());
+                    let polls = c
+                        .triggers
+                        .iter()
+                        .filter(|(_, t)| matches!(t, ConnectorTriggerSpec::Poll(_)))
+                        .map(|(n, _)| n.as_str());
                     r.error_hint(
                         "unknown-trigger",
                         &p.key("trigger"),
-                        format!("connector `{}` has no poll trigger `{}`", poll.connector, poll.trigger),
+                        format!(
+                            "connector `{}` has no poll trigger `{}`",
+                            poll.connector, poll.trigger
+                        ),
                         did_you_mean(&poll.trigger, polls),
                     );
                     None
@@ -250,14 +332,25 @@ fn compile_trigger(loaded: &Loaded<WorkflowSpec>, spec: &WorkflowSpec, refs: &Re
                 (None, None) => None,
             };
             connection_ok.then_some(())?;
-            Some(WorkflowTriggerPlan::Poll { connector: poll.connector.clone(), trigger: poll.trigger.clone(), connection: poll.connection.clone(), every: every? })
+            Some(WorkflowTriggerPlan::Poll {
+                connector: poll.connector.clone(),
+                trigger: poll.trigger.clone(),
+                connection: poll.connection.clone(),
+                every: every?,
+            })
         }
         TriggerSpec::Manual(m) => {
             let p = path.key("manual").key("input");
             let mut input = indexmap::IndexMap::new();
             let mut ok = true;
             for (name, i) in &m.input {
-                ok &= super::inputs::check_literal_type(i.value_type, i.default.as_ref(), &i.allowed, &p.key(name.clone()), r);
+                ok &= super::inputs::check_literal_type(
+                    i.value_type,
+                    i.default.as_ref(),
+                    &i.allowed,
+                    &p.key(name.clone()),
+                    r,
+                );
                 input.insert(
                     name.clone(),
                     crate::plan::InputPlan {
@@ -284,7 +377,14 @@ struct StepContext<'a> {
 
 impl StepContext<'_> {
     /// Compiles a list of steps; each sees `earlier` plus the steps before it in the list.
-    fn steps(&mut self, steps: &[StepSpec], path: &YamlPath, earlier: &BTreeSet<String>, loop_vars: &[String], r: &mut Reporter<'_>) -> Option<Vec<StepPlan>> {
+    fn steps(
+        &mut self,
+        steps: &[StepSpec],
+        path: &YamlPath,
+        earlier: &BTreeSet<String>,
+        loop_vars: &[String],
+        r: &mut Reporter<'_>,
+    ) -> Option<Vec<StepPlan>> {
         let mut visible = earlier.clone();
         let mut out = Vec::with_capacity(steps.len());
         let mut ok = true;
@@ -303,28 +403,65 @@ impl StepContext<'_> {
         ok.then_some(out)
     }
 
-    fn step(&mut self, step: &StepSpec, path: &YamlPath, earlier: &BTreeSet<String>, loop_vars: &[String], r: &mut Reporter<'_>) -> Option<StepPlan> {
-        let scope = scopes::workflow(self.vars.clone(), earlier, loop_vars).later_steps(&self.all_ids, earlier);
+    fn step(
+        &mut self,
+        step: &StepSpec,
+        path: &YamlPath,
+        earlier: &BTreeSet<String>,
+        loop_vars: &[String],
+        r: &mut Reporter<'_>,
+    ) -> Option<StepPlan> {
+        let scope = scopes::workflow(self.vars.clone(), earlier, loop_vars)
+            .later_steps(&self.all_ids, earlier);
         if step.id.is_empty() || step.id.contains(['.', ' ']) {
-            r.error_hint("invalid-id", &path.key("id"), format!("invalid step id `{}`", step.id), Some("use letters, digits, `-` and `_`".into()));
+            r.error_hint(
+                "invalid-id",
+                &path.key("id"),
+                format!("invalid step id `{}`", step.id),
+                Some("use letters, digits, `-` and `_`".into()),
+            );
         }
         let kinds: Vec<&str> = STEP_KINDS
             .iter()
-            .zip([step.action.is_some(), step.set.is_some(), step.condition.is_some(), step.for_each.is_some(), step.http.is_some()])
+            .zip([
+                step.action.is_some(),
+                step.set.is_some(),
+                step.condition.is_some(),
+                step.for_each.is_some(),
+                step.http.is_some(),
+            ])
             .filter(|(_, present)| *present)
             .map(|(k, _)| *k)
             .collect();
         if kinds.len() != 1 {
             let message = if kinds.is_empty() {
-                format!("step `{}` does nothing: give it one of {}", step.id, STEP_KINDS.map(|k| format!("`{k}`")).join(", "))
+                format!(
+                    "step `{}` does nothing: give it one of {}",
+                    step.id,
+                    STEP_KINDS.map(|k| format!("`{k}`")).join(", ")
+                )
             } else {
-                format!("step `{}` has several kinds ({}); a step does exactly one thing", step.id, kinds.join(", "))
+                format!(
+                    "step `{}` has several kinds ({}); a step does exactly one thing",
+                    step.id,
+                    kinds.join(", ")
+                )
             };
-            r.push(crate::diag::Severity::Error, "step-kind", path, At::Value, message, Some("split it into several steps".into()).filter(|_| !kinds.is_empty()));
+            r.push(
+                crate::diag::Severity::Error,
+                "step-kind",
+                path,
+                At::Value,
+                message,
+                Some("split it into several steps".into()).filter(|_| !kinds.is_empty()),
+            );
             return None;
         }
         let condition = match &step.condition_if {
-            Some(e) => self.tc.expression(&e.0, &scope, &path.key("if"), r).map(Some),
+            Some(e) => self
+                .tc
+                .expression(&e.0, &scope, &path.key("if"), r)
+                .map(Some),
             None => Some(None),
         };
         let kind = self.kind(step, &scope, path, earlier, loop_vars, r);
@@ -333,12 +470,16 @@ impl StepContext<'_> {
             Some(retry) => {
                 let rp = path.key("retry");
                 if retry.attempts == 0 {
-                    r.error("invalid-value", &rp.key("attempts"), "`attempts` counts the first try too: it must be at least 1");
+                    r.error(
+                        "invalid-value",
+                        &rp.key("attempts"),
+                        "`attempts` counts the first try too: it must be at least 1",
+                    );
                 }
                 let initial = optional_duration(&retry.initial_delay, &rp.key("initial_delay"), r);
                 let max = optional_duration(&retry.max_delay, &rp.key("max_delay"), r);
                 match (initial, max, retry.attempts) {
-                    (Ok(initial), Ok(max), 1..) => Some(Some(StepRetryPlan {
+                    (Some(initial), Some(max), 1..) => Some(Some(StepRetryPlan {
                         attempts: retry.attempts,
                         backoff: retry.backoff,
                         initial_delay: initial.unwrap_or(Duration::from_secs(1)),
@@ -348,7 +489,7 @@ impl StepContext<'_> {
                 }
             }
         };
-        let timeout = optional_duration(&step.timeout, &path.key("timeout"), r).ok();
+        let timeout = optional_duration(&step.timeout, &path.key("timeout"), r);
         Some(StepPlan {
             id: step.id.clone(),
             name: step.name.clone(),
@@ -360,7 +501,15 @@ impl StepContext<'_> {
         })
     }
 
-    fn kind(&mut self, step: &StepSpec, scope: &Scope, path: &YamlPath, earlier: &BTreeSet<String>, loop_vars: &[String], r: &mut Reporter<'_>) -> Option<StepKind> {
+    fn kind(
+        &mut self,
+        step: &StepSpec,
+        scope: &Scope,
+        path: &YamlPath,
+        earlier: &BTreeSet<String>,
+        loop_vars: &[String],
+        r: &mut Reporter<'_>,
+    ) -> Option<StepKind> {
         let tc = self.tc;
         if let Some(a) = &step.action {
             let p = path.key("action");
@@ -385,7 +534,13 @@ impl StepContext<'_> {
                 );
                 return None;
             };
-            let inputs_ok = super::inputs::check_call_inputs(&action.input, &a.input, &a.uses, &p.key("input"), r);
+            let inputs_ok = super::inputs::check_call_inputs(
+                &action.input,
+                &a.input,
+                &a.uses,
+                &p.key("input"),
+                r,
+            );
             (inputs_ok && connection_ok).then_some(())?;
             return Some(StepKind::Action {
                 connector: connector_id.to_string(),
@@ -410,25 +565,42 @@ impl StepContext<'_> {
             let test = tc.expression(&c.test.0, scope, &p.key("if"), r);
             let then = self.steps(&c.then, &p.key("then"), earlier, loop_vars, r);
             let otherwise = self.steps(&c.otherwise, &p.key("else"), earlier, loop_vars, r);
-            return Some(StepKind::Condition { test: test?, then: then?, otherwise: otherwise? });
+            return Some(StepKind::Condition {
+                test: test?,
+                then: then?,
+                otherwise: otherwise?,
+            });
         }
         if let Some(f) = &step.for_each {
             let p = path.key("for_each");
             let items = tc.tree(&f.items.0, scope, &p.key("items"), r);
             let mut ok = true;
             if f.concurrency == 0 {
-                r.error("invalid-value", &p.key("concurrency"), "`concurrency` must be at least 1");
+                r.error(
+                    "invalid-value",
+                    &p.key("concurrency"),
+                    "`concurrency` must be at least 1",
+                );
                 ok = false;
             }
             if f.steps.is_empty() {
-                r.error("no-steps", &p.key("steps"), "`for_each` needs at least one step");
+                r.error(
+                    "no-steps",
+                    &p.key("steps"),
+                    "`for_each` needs at least one step",
+                );
                 ok = false;
             }
             let mut inner_vars = loop_vars.to_vec();
             inner_vars.push(f.item.clone());
             let steps = self.steps(&f.steps, &p.key("steps"), earlier, &inner_vars, r);
             ok.then_some(())?;
-            return Some(StepKind::ForEach { items: items?, item: f.item.clone(), steps: steps?, concurrency: f.concurrency });
+            return Some(StepKind::ForEach {
+                items: items?,
+                item: f.item.clone(),
+                steps: steps?,
+                concurrency: f.concurrency,
+            });
         }
         if let Some(h) = &step.http {
             let p = path.key("http");
@@ -439,7 +611,13 @@ impl StepContext<'_> {
                 Some(b) => compile_body(b, tc, scope, &p.key("body"), r).map(Some),
                 None => Some(None),
             };
-            return Some(StepKind::Http { method: h.method, url: url?, headers: headers?, query: query?, body: body? });
+            return Some(StepKind::Http {
+                method: h.method,
+                url: url?,
+                headers: headers?,
+                query: query?,
+                body: body?,
+            });
         }
         None
     }

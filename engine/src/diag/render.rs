@@ -39,7 +39,13 @@ fn render_human(diagnostics: &Diagnostics, sources: &HashMap<PathBuf, String>) -
             Severity::Warning => "warning",
         };
         let _ = writeln!(out, "{label}[{}]: {}", d.code, d.message);
-        let _ = writeln!(out, "  --> {}:{}  (at {})", d.file.display(), d.position, d.yaml_path);
+        let _ = writeln!(
+            out,
+            "  --> {}:{}  (at {})",
+            d.file.display(),
+            d.position,
+            d.yaml_path
+        );
         if let Some(line) = sources
             .get(&d.file)
             .and_then(|text| text.lines().nth(d.position.line.saturating_sub(1)))
@@ -110,7 +116,9 @@ fn render_github(diagnostics: &Diagnostics) -> String {
 
 /// Escaping rules of GitHub workflow commands for the message part.
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Escaping rules of GitHub workflow commands for `key=value` properties.

@@ -29,7 +29,12 @@ pub fn decode<T: DeserializeOwned>(mut tree: Value, reporter: &mut Reporter<'_>)
     let mut unknown: Vec<(YamlPath, String)> = Vec::new();
     for _ in 0..MAX_STRUCTURAL_ERRORS {
         let error = match serde_path_to_error::deserialize::<_, T>(&tree) {
-            Ok(spec) => return Decoded { spec: Some(spec), pruned },
+            Ok(spec) => {
+                return Decoded {
+                    spec: Some(spec),
+                    pruned,
+                };
+            }
             Err(error) => error,
         };
         let path = convert_path(error.path());
@@ -110,18 +115,24 @@ fn echo_of_earlier_error(
     }
     // A node complains about its shape after one of its children was pruned (an enum
     // mapping left without its only key, say).
-    if missing.is_none() && pruned.iter().any(|p| p.len() > path.len() && p.starts_with(path)) {
+    if missing.is_none()
+        && pruned
+            .iter()
+            .any(|p| p.len() > path.len() && p.starts_with(path))
+    {
         return Some(path.clone());
     }
     None
 }
 
 fn lookup<'t>(tree: &'t Value, path: &YamlPath) -> Option<&'t Value> {
-    path.segments().iter().try_fold(tree, |node, segment| match (segment, node) {
-        (Segment::Key(k), Value::Object(map)) => map.get(k),
-        (Segment::Index(i), Value::Array(items)) => items.get(*i),
-        _ => None,
-    })
+    path.segments()
+        .iter()
+        .try_fold(tree, |node, segment| match (segment, node) {
+            (Segment::Key(k), Value::Object(map)) => map.get(k),
+            (Segment::Index(i), Value::Array(items)) => items.get(*i),
+            _ => None,
+        })
 }
 
 fn convert_path(path: &serde_path_to_error::Path) -> YamlPath {
@@ -130,7 +141,9 @@ fn convert_path(path: &serde_path_to_error::Path) -> YamlPath {
         match segment {
             serde_path_to_error::Segment::Seq { index } => out.push(Segment::Index(*index)),
             serde_path_to_error::Segment::Map { key } => out.push(Segment::Key(key.clone())),
-            serde_path_to_error::Segment::Enum { variant } => out.push(Segment::Key(variant.clone())),
+            serde_path_to_error::Segment::Enum { variant } => {
+                out.push(Segment::Key(variant.clone()))
+            }
             serde_path_to_error::Segment::Unknown => break,
         }
     }
@@ -243,13 +256,17 @@ mod tests {
         let mut diags = Diagnostics::default();
         let mut reporter = Reporter::new(Path::new("t.yaml"), &index, &mut diags);
         let decoded = decode::<Doc>(tree, &mut reporter);
-        let lines = diags.iter().map(|d| format!("{} {}", d.position, d.message)).collect();
+        let lines = diags
+            .iter()
+            .map(|d| format!("{} {}", d.position, d.message))
+            .collect();
         (decoded.spec, lines)
     }
 
     #[test]
     fn reports_every_structural_error_once() {
-        let (spec, errors) = run("name: x\nitems:\n  a: { size: big }\n  b: { size: 2, colour: red }\n  c: {}\n");
+        let (spec, errors) =
+            run("name: x\nitems:\n  a: { size: big }\n  b: { size: 2, colour: red }\n  c: {}\n");
         // What could not be read is pruned; the rest still decodes for the compiler to check.
         let spec = spec.expect("the remainder decodes");
         assert_eq!(spec.items.keys().collect::<Vec<_>>(), vec!["b"]);

@@ -123,7 +123,8 @@ impl LocationIndex {
                 line: span.start.line(),
                 column: span.start.col() + 1,
             };
-            let starts_collection = matches!(event, Event::MappingStart(..) | Event::SequenceStart(..));
+            let starts_collection =
+                matches!(event, Event::MappingStart(..) | Event::SequenceStart(..));
             match event {
                 Event::DocumentEnd => break,
                 Event::MappingEnd | Event::SequenceEnd => {
@@ -134,7 +135,10 @@ impl LocationIndex {
                     stack.pop();
                     finish_value(&mut stack);
                 }
-                Event::Scalar(..) | Event::Alias(..) | Event::MappingStart(..) | Event::SequenceStart(..) => {
+                Event::Scalar(..)
+                | Event::Alias(..)
+                | Event::MappingStart(..)
+                | Event::SequenceStart(..) => {
                     if skip_depth > 0 {
                         if starts_collection {
                             skip_depth += 1;
@@ -142,7 +146,11 @@ impl LocationIndex {
                         continue;
                     }
                     // A scalar in key position names the next entry of the mapping.
-                    if let Some(Frame::Mapping { pending_key, key_position, .. }) = stack.last_mut()
+                    if let Some(Frame::Mapping {
+                        pending_key,
+                        key_position,
+                        ..
+                    }) = stack.last_mut()
                         && pending_key.is_none()
                     {
                         match &event {
@@ -163,20 +171,31 @@ impl LocationIndex {
                     }
                     let (path, key) = match stack.last() {
                         None => (root.clone(), None),
-                        Some(Frame::Mapping { path, pending_key, key_position }) => (
+                        Some(Frame::Mapping {
+                            path,
+                            pending_key,
+                            key_position,
+                        }) => (
                             path.key(pending_key.clone().unwrap_or_default()),
                             *key_position,
                         ),
-                        Some(Frame::Sequence { path, next_index }) => (path.index(*next_index), None),
+                        Some(Frame::Sequence { path, next_index }) => {
+                            (path.index(*next_index), None)
+                        }
                     };
-                    index.nodes.insert(path.clone(), NodePosition { key, value: here });
+                    index
+                        .nodes
+                        .insert(path.clone(), NodePosition { key, value: here });
                     match event {
                         Event::MappingStart(..) => stack.push(Frame::Mapping {
                             path,
                             pending_key: None,
                             key_position: None,
                         }),
-                        Event::SequenceStart(..) => stack.push(Frame::Sequence { path, next_index: 0 }),
+                        Event::SequenceStart(..) => stack.push(Frame::Sequence {
+                            path,
+                            next_index: 0,
+                        }),
                         _ => finish_value(&mut stack),
                     }
                 }
@@ -188,7 +207,9 @@ impl LocationIndex {
 
     /// The position of the node at `path` (its value), or of its nearest recorded ancestor.
     pub fn value_position(&self, path: &YamlPath) -> Position {
-        self.lookup(path).map(|n| n.value).unwrap_or(Position { line: 1, column: 1 })
+        self.lookup(path)
+            .map(|n| n.value)
+            .unwrap_or(Position { line: 1, column: 1 })
     }
 
     /// The position of the key of the entry at `path` when it has one (where "unknown field"
@@ -232,7 +253,11 @@ enum Frame {
 /// moves to its next index.
 fn finish_value(stack: &mut [Frame]) {
     match stack.last_mut() {
-        Some(Frame::Mapping { pending_key, key_position, .. }) => {
+        Some(Frame::Mapping {
+            pending_key,
+            key_position,
+            ..
+        }) => {
             *pending_key = None;
             *key_position = None;
         }
@@ -267,7 +292,11 @@ steps:
         let method = YamlPath::root().key("actions").key("list").key("method");
         assert_eq!(index.key_position(&method), pos(4, 5));
         assert_eq!(index.value_position(&method), pos(4, 13));
-        let limit = YamlPath::root().key("actions").key("list").key("query").key("limit");
+        let limit = YamlPath::root()
+            .key("actions")
+            .key("list")
+            .key("query")
+            .key("limit");
         assert_eq!(index.value_position(&limit), pos(5, 31));
         let second = YamlPath::root().key("steps").index(1).key("input").index(1);
         assert_eq!(index.value_position(&second), pos(9, 16));
@@ -282,7 +311,11 @@ steps:
 
     #[test]
     fn paths_print_like_yaml_paths() {
-        let p = YamlPath::root().key("steps").index(2).key("headers").key("X.Y");
+        let p = YamlPath::root()
+            .key("steps")
+            .index(2)
+            .key("headers")
+            .key("X.Y");
         assert_eq!(p.to_string(), "steps[2].headers[\"X.Y\"]");
     }
 }

@@ -49,30 +49,34 @@ impl<T> Loaded<T> {
 /// A loaded file: a connector or a workflow.
 #[derive(Debug)]
 pub enum Document {
-    Connector(Loaded<ConnectorSpec>),
-    Workflow(Loaded<WorkflowSpec>),
+    Connector(Box<Loaded<ConnectorSpec>>),
+    Workflow(Box<Loaded<WorkflowSpec>>),
 }
 
 /// Parses one file's text. Problems go to `diagnostics`; `None` when the file is not a
 /// readable connector or workflow at all.
 pub fn load_document(path: &Path, text: &str, diagnostics: &mut Diagnostics) -> Option<Document> {
-    let file_error = |diagnostics: &mut Diagnostics, code, position, message: String, hint: Option<String>| {
-        diagnostics.push(Diagnostic {
-            severity: Severity::Error,
-            code,
-            file: path.to_path_buf(),
-            position,
-            yaml_path: "<root>".into(),
-            message,
-            hint,
-        });
-    };
+    let file_error =
+        |diagnostics: &mut Diagnostics, code, position, message: String, hint: Option<String>| {
+            diagnostics.push(Diagnostic {
+                severity: Severity::Error,
+                code,
+                file: path.to_path_buf(),
+                position,
+                yaml_path: "<root>".into(),
+                message,
+                hint,
+            });
+        };
     if text.len() > MAX_FILE_BYTES {
         file_error(
             diagnostics,
             "file-too-large",
             Position { line: 1, column: 1 },
-            format!("file is {} bytes; spec files are limited to {MAX_FILE_BYTES} bytes", text.len()),
+            format!(
+                "file is {} bytes; spec files are limited to {MAX_FILE_BYTES} bytes",
+                text.len()
+            ),
             None,
         );
         return None;
@@ -95,7 +99,13 @@ pub fn load_document(path: &Path, text: &str, diagnostics: &mut Diagnostics) -> 
                     column: usize::try_from(l.column()).unwrap_or(1).max(1),
                 })
                 .unwrap_or(Position { line: 1, column: 1 });
-            file_error(diagnostics, "yaml-syntax", position, yaml_message(error), None);
+            file_error(
+                diagnostics,
+                "yaml-syntax",
+                position,
+                yaml_message(error),
+                None,
+            );
             return None;
         }
     };
@@ -125,23 +135,23 @@ pub fn load_document(path: &Path, text: &str, diagnostics: &mut Diagnostics) -> 
     Some(match kind {
         Kind::Connector => {
             let decoded = decode::decode::<ConnectorSpec>(tree, &mut reporter);
-            Document::Connector(Loaded {
+            Document::Connector(Box::new(Loaded {
                 path: path.to_path_buf(),
                 index,
                 spec: decoded.spec,
                 pruned: decoded.pruned,
                 declared_id,
-            })
+            }))
         }
         Kind::Workflow => {
             let decoded = decode::decode::<WorkflowSpec>(tree, &mut reporter);
-            Document::Workflow(Loaded {
+            Document::Workflow(Box::new(Loaded {
                 path: path.to_path_buf(),
                 index,
                 spec: decoded.spec,
                 pruned: decoded.pruned,
                 declared_id,
-            })
+            }))
         }
     })
 }
@@ -160,7 +170,9 @@ fn yaml_message(error: &serde_saphyr::Error) -> String {
         None => text,
     };
     // Advice meant for programs embedding the parser, not for spec authors.
-    let text = text.trim().trim_end_matches(", set DuplicateKeyPolicy in Options if acceptable");
+    let text = text
+        .trim()
+        .trim_end_matches(", set DuplicateKeyPolicy in Options if acceptable");
     format!("YAML syntax error: {text}")
 }
 
@@ -189,7 +201,10 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
         let path = entry?.path();
         if path.is_dir() {
             walk(&path, files)?;
-        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        ) {
             files.push(path);
         }
     }

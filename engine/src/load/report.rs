@@ -23,15 +23,30 @@ pub enum At {
 
 impl<'a> Reporter<'a> {
     pub fn new(file: &'a Path, index: &'a LocationIndex, out: &'a mut Diagnostics) -> Self {
-        Self { file, index, out, pruned: &[] }
+        Self {
+            file,
+            index,
+            out,
+            pruned: &[],
+        }
     }
 
     /// A reporter for the compiler, which sees a spec with the unreadable nodes (`pruned`,
     /// already reported by the decoder) removed. Errors inside a pruned node, or at one of
     /// its ancestors (a step that "does nothing" because its misspelled kind was pruned),
     /// are echoes of the first report and are dropped.
-    pub fn with_pruned(file: &'a Path, index: &'a LocationIndex, out: &'a mut Diagnostics, pruned: &'a [YamlPath]) -> Self {
-        Self { file, index, out, pruned }
+    pub fn with_pruned(
+        file: &'a Path,
+        index: &'a LocationIndex,
+        out: &'a mut Diagnostics,
+        pruned: &'a [YamlPath],
+    ) -> Self {
+        Self {
+            file,
+            index,
+            out,
+            pruned,
+        }
     }
 
     pub fn file(&self) -> &Path {
@@ -56,7 +71,13 @@ impl<'a> Reporter<'a> {
         self.push(Severity::Error, code, path, At::Value, message.into(), hint);
     }
 
-    pub fn warning(&mut self, code: &'static str, path: &YamlPath, message: impl Into<String>, hint: Option<String>) {
+    pub fn warning(
+        &mut self,
+        code: &'static str,
+        path: &YamlPath,
+        message: impl Into<String>,
+        hint: Option<String>,
+    ) {
         self.push(Severity::Warning, code, path, At::Key, message.into(), hint);
     }
 
@@ -69,7 +90,11 @@ impl<'a> Reporter<'a> {
         message: String,
         hint: Option<String>,
     ) {
-        let echo = !path.is_empty() && self.pruned.iter().any(|p| p.starts_with(path) || path.starts_with(p));
+        let echo = !path.is_empty()
+            && self
+                .pruned
+                .iter()
+                .any(|p| p.starts_with(path) || path.starts_with(p));
         if severity == Severity::Error && echo {
             return;
         }

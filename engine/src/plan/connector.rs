@@ -48,12 +48,24 @@ pub struct ConfigFieldPlan {
 #[derive(Debug, Clone)]
 pub enum AuthPlan {
     None,
-    ApiKey { location: KeyLocation, name: String, value: CompiledTemplate },
-    Bearer { token: CompiledTemplate },
-    Basic { username: CompiledTemplate, password: Option<CompiledTemplate> },
+    ApiKey {
+        location: KeyLocation,
+        name: String,
+        value: CompiledTemplate,
+    },
+    Bearer {
+        token: CompiledTemplate,
+    },
+    Basic {
+        username: CompiledTemplate,
+        password: Option<CompiledTemplate>,
+    },
     OAuth2(OAuth2Plan),
     OAuth2ClientCredentials(OAuth2Plan),
-    Custom { headers: TemplatePairs, query: TemplatePairs },
+    Custom {
+        headers: TemplatePairs,
+        query: TemplatePairs,
+    },
 }
 
 impl AuthPlan {
@@ -136,7 +148,10 @@ pub struct InputPlan {
 pub enum BodyPlan {
     Json(TemplateTree),
     Form(TemplatePairs),
-    Raw { content_type: String, content: CompiledTemplate },
+    Raw {
+        content_type: String,
+        content: CompiledTemplate,
+    },
 }
 
 /// A compiled paginator.
@@ -153,11 +168,27 @@ pub struct PaginatorPlan {
 /// How the next page is requested.
 #[derive(Debug, Clone)]
 pub enum StrategyPlan {
-    Cursor { from: CursorFrom, param: String, location: ParamLocation },
-    NextUrl { path: JsonPath },
-    LinkHeader { rel: String },
-    Offset { param: String, limit_param: String, limit: u32, start: u64 },
-    PageNumber { param: String, start: u64 },
+    Cursor {
+        from: CursorFrom,
+        param: String,
+        location: ParamLocation,
+    },
+    NextUrl {
+        path: JsonPath,
+    },
+    LinkHeader {
+        rel: String,
+    },
+    Offset {
+        param: String,
+        limit_param: String,
+        limit: u32,
+        start: u64,
+    },
+    PageNumber {
+        param: String,
+        start: u64,
+    },
 }
 
 /// Where a cursor is read.
@@ -228,20 +259,30 @@ pub struct WebhookPlan {
 /// Signature verification.
 #[derive(Debug, Clone)]
 pub enum VerifyPlan {
-    Hmac {
-        algorithm: HmacAlgorithm,
-        key: CompiledTemplate,
-        key_prefix: Option<String>,
-        key_encoding: Encoding,
-        signed: CompiledTemplate,
-        header: String,
-        prefix: Option<String>,
-        encoding: Encoding,
-        list: Option<(String, String, String)>,
-        timestamp: Option<TimestampPlan>,
+    Hmac(Box<HmacPlan>),
+    Token {
+        from: SourcePlan,
+        value: CompiledTemplate,
     },
-    Token { from: SourcePlan, value: CompiledTemplate },
-    None { reason: String },
+    None {
+        reason: String,
+    },
+}
+
+/// HMAC verification.
+#[derive(Debug, Clone)]
+pub struct HmacPlan {
+    pub algorithm: HmacAlgorithm,
+    pub key: CompiledTemplate,
+    pub key_prefix: Option<String>,
+    pub key_encoding: Encoding,
+    pub signed: CompiledTemplate,
+    pub header: String,
+    pub prefix: Option<String>,
+    pub encoding: Encoding,
+    /// `(separator, key_separator, key)` when the header holds a list of signatures.
+    pub list: Option<(String, String, String)>,
+    pub timestamp: Option<TimestampPlan>,
 }
 
 /// Timestamp checks.
@@ -282,7 +323,10 @@ pub struct HandshakePlan {
 /// A connector trigger.
 #[derive(Debug, Clone)]
 pub enum ConnectorTriggerPlan {
-    Webhook { events: Vec<String>, filter: Option<CompiledExpression> },
+    Webhook {
+        events: Vec<String>,
+        filter: Option<CompiledExpression>,
+    },
     Poll(PollPlan),
 }
 

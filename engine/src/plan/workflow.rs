@@ -26,10 +26,22 @@ pub struct WorkflowPlan {
 /// What starts a run.
 #[derive(Debug, Clone)]
 pub enum WorkflowTriggerPlan {
-    Webhook { connector: String, event: String, connection: String, filter: Option<CompiledExpression> },
-    Cron(CronPlan),
-    Poll { connector: String, trigger: String, connection: String, every: Duration },
-    Manual { input: indexmap::IndexMap<String, super::connector::InputPlan> },
+    Webhook {
+        connector: String,
+        event: String,
+        connection: String,
+        filter: Option<CompiledExpression>,
+    },
+    Cron(Box<CronPlan>),
+    Poll {
+        connector: String,
+        trigger: String,
+        connection: String,
+        every: Duration,
+    },
+    Manual {
+        input: indexmap::IndexMap<String, super::connector::InputPlan>,
+    },
 }
 
 /// A parsed cron schedule in its time zone.
@@ -56,11 +68,31 @@ pub struct StepPlan {
 /// The step kinds.
 #[derive(Debug, Clone)]
 pub enum StepKind {
-    Action { connector: String, action: String, connection: String, input: TemplatePairs },
+    Action {
+        connector: String,
+        action: String,
+        connection: String,
+        input: TemplatePairs,
+    },
     Set(Vec<(String, TemplateTree)>),
-    Condition { test: CompiledExpression, then: Vec<StepPlan>, otherwise: Vec<StepPlan> },
-    ForEach { items: TemplateTree, item: String, steps: Vec<StepPlan>, concurrency: u32 },
-    Http { method: HttpMethod, url: CompiledTemplate, headers: TemplatePairs, query: TemplatePairs, body: Option<BodyPlan> },
+    Condition {
+        test: CompiledExpression,
+        then: Vec<StepPlan>,
+        otherwise: Vec<StepPlan>,
+    },
+    ForEach {
+        items: TemplateTree,
+        item: String,
+        steps: Vec<StepPlan>,
+        concurrency: u32,
+    },
+    Http {
+        method: HttpMethod,
+        url: CompiledTemplate,
+        headers: TemplatePairs,
+        query: TemplatePairs,
+        body: Option<BodyPlan>,
+    },
 }
 
 /// Step retries with defaults filled in.

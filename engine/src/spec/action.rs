@@ -1,7 +1,9 @@
 //! An action: one API operation of a connector (an HTTP request, its inputs, how to read
 //! its response).
 
-use super::common::{DurationText, HttpMethod, JsonPathText, Template, TemplateMap, TemplateValue, ValueType};
+use super::common::{
+    DurationText, HttpMethod, JsonPathText, Template, TemplateMap, TemplateValue, ValueType,
+};
 use super::errors::{ErrorRule, RetrySpec};
 use indexmap::IndexMap;
 use schemars::JsonSchema;

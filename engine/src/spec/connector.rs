@@ -6,7 +6,7 @@
 
 use super::action::ActionSpec;
 use super::auth::AuthSpec;
-use super::common::{TemplateMap, Template, ValueType};
+use super::common::{Template, TemplateMap, ValueType};
 use super::errors::{ErrorRule, RateLimitSpec, RetrySpec};
 use super::pagination::PaginatorSpec;
 use super::trigger::ConnectorTriggerSpec;

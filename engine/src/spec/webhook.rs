@@ -39,7 +39,7 @@ pub struct WebhookSpec {
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum VerifySpec {
     /// An HMAC over content built from the request.
-    Hmac(HmacVerify),
+    Hmac(Box<HmacVerify>),
     /// A shared token compared in constant time (e.g. GitLab's `X-Gitlab-Token`).
     Token(TokenVerify),
     /// No verification. Allowed only with a reason, shown by `validate` and in the event log.

@@ -1,0 +1,60 @@
+//! The committed JSON Schemas and spec reference are exactly what the spec types generate.
+
+use std::path::PathBuf;
+
+#[test]
+fn committed_schemas_match_the_spec_types() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    for generated in switchyard::schema::schemas() {
+        let path = root.join("schemas").join(generated.file_name);
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated.contents,
+            "{} is out of date: run `cargo run -- schema`",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn committed_spec_reference_matches_the_spec_types() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/spec-reference.md");
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == switchyard::schema::reference_markdown(),
+        "{} is out of date: run `cargo run -- schema`",
+        path.display()
+    );
+}
+
+#[test]
+fn every_field_has_a_description() {
+    // Descriptions become editor tooltips; a field without one is a bug in the spec types.
+    fn walk(node: &serde_json::Value, at: &str, missing: &mut Vec<String>) {
+        if let Some(props) = node.get("properties").and_then(|p| p.as_object()) {
+            for (name, prop) in props {
+                if prop.get("description").is_none() {
+                    missing.push(format!("{at}.{name}"));
+                }
+            }
+        }
+        if let Some(obj) = node.as_object() {
+            for (k, v) in obj {
+                walk(v, &format!("{at}/{k}"), missing);
+            }
+        } else if let Some(items) = node.as_array() {
+            for (i, v) in items.iter().enumerate() {
+                walk(v, &format!("{at}/{i}"), missing);
+            }
+        }
+    }
+    for generated in switchyard::schema::schemas() {
+        let schema: serde_json::Value = serde_json::from_str(&generated.contents).unwrap();
+        let mut missing = Vec::new();
+        walk(&schema, generated.file_name, &mut missing);
+        assert!(
+            missing.is_empty(),
+            "fields without a description: {missing:#?}"
+        );
+    }
+}
