@@ -85,7 +85,7 @@ const CASES: &[Case] = &[
     Case {
         name: "duplicate key",
         yaml: "connector: demo\nname: A\nname: B\n",
-        errors: &["3:1 yaml-syntax: YAML syntax error: duplicate mapping key: name"],
+        errors: &["3:1 yaml-syntax: duplicate mapping key `name`"],
     },
     Case {
         name: "not a spec",

@@ -40,8 +40,7 @@ fn shipped_specs_compile_without_errors_or_warnings() {
 
 fn yaml_tree(path: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(path).unwrap();
-    let options = serde_saphyr::options! { strict_booleans: true };
-    serde_saphyr::from_str_with_options(&text, options).unwrap()
+    switchyard::load::yaml::read_tree(&text).unwrap()
 }
 
 #[test]

@@ -7,7 +7,7 @@
 pub mod auth;
 pub mod connector;
 pub mod inputs;
-pub mod lint;
+mod parallel;
 pub mod request;
 pub mod scopes;
 pub mod template;
@@ -40,11 +40,12 @@ pub struct Compiled {
 
 /// Loads and compiles a set of files as one unit.
 pub fn compile_sources(sources: &[SourceFile]) -> Compiled {
-    let mut diagnostics = Diagnostics::default();
-    let documents: Vec<(Document, &SourceFile)> = sources
-        .iter()
-        .filter_map(|s| load_document(&s.path, &s.text, &mut diagnostics).map(|d| (d, s)))
-        .collect();
+    let (loaded, mut diagnostics) = parallel::map_with_diagnostics(
+        sources,
+        || (),
+        |_, s, diags| load_document(&s.path, &s.text, diags).map(|d| (d, s)),
+    );
+    let documents: Vec<(Document, &SourceFile)> = loaded.into_iter().flatten().collect();
 
     // Who declares what, first file wins; later duplicates are errors.
     let mut connectors: HashMap<String, &ConnectorSpec> = HashMap::new();
@@ -86,47 +87,34 @@ pub fn compile_sources(sources: &[SourceFile]) -> Compiled {
     }
     let workflow_ids: HashSet<String> = workflow_files.keys().cloned().collect();
 
-    let tc = template::TemplateCompiler::new();
+    let refs = workflow::References {
+        connectors: &connectors,
+        broken_connectors: &broken_connectors,
+        workflows: &workflow_ids,
+    };
+    let (plans, compile_diagnostics) = parallel::map_with_diagnostics(
+        &documents,
+        template::TemplateCompiler::new,
+        |tc, (doc, source), diagnostics| compile_document(doc, source, &refs, tc, diagnostics),
+    );
+    diagnostics.extend(compile_diagnostics);
     let mut catalog = Catalog::default();
-    for (doc, source) in &documents {
-        let hash = hex::encode(sha2::Sha256::digest(source.text.as_bytes()));
-        match doc {
-            Document::Connector(loaded) => {
-                let Some(spec) = &loaded.spec else { continue };
-                let mut r = Reporter::with_pruned(
-                    &loaded.path,
-                    &loaded.index,
-                    &mut diagnostics,
-                    &loaded.pruned,
-                );
-                lint::secret_literals(spec, &mut r);
-                if let Some(plan) = connector::compile_connector(loaded, spec, hash, &tc, &mut r)
-                    && !duplicates.contains(&loaded.path)
-                {
-                    catalog.connectors.insert(plan.id.clone(), Arc::new(plan));
-                }
+    for ((doc, _), plan) in documents.iter().zip(plans) {
+        let path = match doc {
+            Document::Connector(l) => &l.path,
+            Document::Workflow(l) => &l.path,
+        };
+        if duplicates.contains(path) {
+            continue;
+        }
+        match plan {
+            Some(Plan::Connector(p)) => {
+                catalog.connectors.insert(p.id.clone(), Arc::new(p));
             }
-            Document::Workflow(loaded) => {
-                let Some(spec) = &loaded.spec else { continue };
-                let mut r = Reporter::with_pruned(
-                    &loaded.path,
-                    &loaded.index,
-                    &mut diagnostics,
-                    &loaded.pruned,
-                );
-                lint::secret_literals(spec, &mut r);
-                let refs = workflow::References {
-                    connectors: &connectors,
-                    broken_connectors: &broken_connectors,
-                    workflows: &workflow_ids,
-                };
-                if let Some(plan) =
-                    workflow::compile_workflow(loaded, spec, hash, &refs, &tc, &mut r)
-                    && !duplicates.contains(&loaded.path)
-                {
-                    catalog.workflows.insert(plan.id.clone(), Arc::new(plan));
-                }
+            Some(Plan::Workflow(p)) => {
+                catalog.workflows.insert(p.id.clone(), Arc::new(p));
             }
+            None => {}
         }
     }
     diagnostics.sort();
@@ -134,6 +122,36 @@ pub fn compile_sources(sources: &[SourceFile]) -> Compiled {
     Compiled {
         catalog,
         diagnostics,
+    }
+}
+
+enum Plan {
+    Connector(crate::plan::ConnectorPlan),
+    Workflow(crate::plan::WorkflowPlan),
+}
+
+/// Lints and compiles one decoded document.
+fn compile_document(
+    doc: &Document,
+    source: &SourceFile,
+    refs: &workflow::References<'_>,
+    tc: &template::TemplateCompiler,
+    diagnostics: &mut Diagnostics,
+) -> Option<Plan> {
+    let hash = hex::encode(sha2::Sha256::digest(source.text.as_bytes()));
+    match doc {
+        Document::Connector(loaded) => {
+            let spec = loaded.spec.as_ref()?;
+            let mut r =
+                Reporter::with_pruned(&loaded.path, &loaded.index, diagnostics, &loaded.pruned);
+            connector::compile_connector(loaded, spec, hash, tc, &mut r).map(Plan::Connector)
+        }
+        Document::Workflow(loaded) => {
+            let spec = loaded.spec.as_ref()?;
+            let mut r =
+                Reporter::with_pruned(&loaded.path, &loaded.index, diagnostics, &loaded.pruned);
+            workflow::compile_workflow(loaded, spec, hash, refs, tc, &mut r).map(Plan::Workflow)
+        }
     }
 }
 

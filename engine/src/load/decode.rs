@@ -251,7 +251,7 @@ mod tests {
     }
 
     fn run(text: &str) -> (Option<Doc>, Vec<String>) {
-        let tree: Value = serde_saphyr::from_str(text).unwrap();
+        let tree: Value = crate::load::yaml::read_tree(text).unwrap();
         let index = LocationIndex::build(text);
         let mut diags = Diagnostics::default();
         let mut reporter = Reporter::new(Path::new("t.yaml"), &index, &mut diags);

@@ -7,7 +7,7 @@
 //! through an alias, say) resolves to its nearest recorded ancestor.
 
 use crate::diag::Position;
-use serde_saphyr::granit_parser::{Event, Parser};
+use granit_parser::{Event, Parser};
 use std::collections::HashMap;
 use std::fmt;
 
@@ -103,106 +103,40 @@ pub struct NodePosition {
 }
 
 /// Positions of every node of one YAML document, by path.
-#[derive(Debug, Default, Clone)]
+///
+/// Built lazily: a valid file never needs positions, so the second walk over its events
+/// happens only when the first diagnostic asks where something is.
+#[derive(Debug, Default)]
 pub struct LocationIndex {
-    nodes: HashMap<YamlPath, NodePosition>,
+    text: std::sync::Arc<str>,
+    nodes: std::sync::OnceLock<Nodes>,
+}
+
+/// Nodes keyed by (parent node id, segment); node 0 is the document root.
+#[derive(Debug, Default)]
+struct Nodes {
+    children: HashMap<(usize, Segment), usize>,
+    positions: Vec<NodePosition>,
 }
 
 impl LocationIndex {
-    /// Walks the first document of `text`. Stops quietly at a syntax error: the YAML parser
-    /// proper reports it, and whatever was indexed before it stays usable.
-    pub fn build(text: &str) -> Self {
-        let mut index = LocationIndex::default();
-        let mut stack: Vec<Frame> = Vec::new();
-        // Nodes inside a complex (non-scalar) mapping key are not addressable by a path.
-        let mut skip_depth = 0usize;
-        let root = YamlPath::root();
-        let mut parser = Parser::new_from_str(text);
-        while let Some(Ok((event, span))) = parser.next_event() {
-            let here = Position {
-                line: span.start.line(),
-                column: span.start.col() + 1,
-            };
-            let starts_collection =
-                matches!(event, Event::MappingStart(..) | Event::SequenceStart(..));
-            match event {
-                Event::DocumentEnd => break,
-                Event::MappingEnd | Event::SequenceEnd => {
-                    if skip_depth > 0 {
-                        skip_depth -= 1;
-                        continue;
-                    }
-                    stack.pop();
-                    finish_value(&mut stack);
-                }
-                Event::Scalar(..)
-                | Event::Alias(..)
-                | Event::MappingStart(..)
-                | Event::SequenceStart(..) => {
-                    if skip_depth > 0 {
-                        if starts_collection {
-                            skip_depth += 1;
-                        }
-                        continue;
-                    }
-                    // A scalar in key position names the next entry of the mapping.
-                    if let Some(Frame::Mapping {
-                        pending_key,
-                        key_position,
-                        ..
-                    }) = stack.last_mut()
-                        && pending_key.is_none()
-                    {
-                        match &event {
-                            Event::Scalar(text, ..) => {
-                                *pending_key = Some(text.to_string());
-                                *key_position = Some(here);
-                            }
-                            _ => {
-                                // A complex key: skip it and give its value a placeholder name.
-                                *pending_key = Some("?".into());
-                                *key_position = Some(here);
-                                if starts_collection {
-                                    skip_depth = 1;
-                                }
-                            }
-                        }
-                        continue;
-                    }
-                    let (path, key) = match stack.last() {
-                        None => (root.clone(), None),
-                        Some(Frame::Mapping {
-                            path,
-                            pending_key,
-                            key_position,
-                        }) => (
-                            path.key(pending_key.clone().unwrap_or_default()),
-                            *key_position,
-                        ),
-                        Some(Frame::Sequence { path, next_index }) => {
-                            (path.index(*next_index), None)
-                        }
-                    };
-                    index
-                        .nodes
-                        .insert(path.clone(), NodePosition { key, value: here });
-                    match event {
-                        Event::MappingStart(..) => stack.push(Frame::Mapping {
-                            path,
-                            pending_key: None,
-                            key_position: None,
-                        }),
-                        Event::SequenceStart(..) => stack.push(Frame::Sequence {
-                            path,
-                            next_index: 0,
-                        }),
-                        _ => finish_value(&mut stack),
-                    }
-                }
-                _ => {}
-            }
+    /// An index over `text`, built on first use.
+    pub fn new(text: impl Into<std::sync::Arc<str>>) -> Self {
+        Self {
+            text: text.into(),
+            nodes: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Builds the index now (tests and benchmarks).
+    pub fn build(text: &str) -> Self {
+        let index = Self::new(text);
+        index.nodes();
         index
+    }
+
+    fn nodes(&self) -> &Nodes {
+        self.nodes.get_or_init(|| walk(&self.text))
     }
 
     /// The position of the node at `path` (its value), or of its nearest recorded ancestor.
@@ -220,31 +154,122 @@ impl LocationIndex {
             .unwrap_or(Position { line: 1, column: 1 })
     }
 
-    /// Whether the document has a node at exactly this path.
-    pub fn contains(&self, path: &YamlPath) -> bool {
-        self.nodes.contains_key(path)
-    }
-
+    /// Follows `path` as far as the document goes and returns that node.
     fn lookup(&self, path: &YamlPath) -> Option<NodePosition> {
-        let mut current = Some(path.clone());
-        while let Some(p) = current {
-            if let Some(node) = self.nodes.get(&p) {
-                return Some(*node);
+        let nodes = self.nodes();
+        let mut id = 0;
+        for segment in &path.0 {
+            match nodes.children.get(&(id, segment.clone())) {
+                Some(child) => id = *child,
+                None => break,
             }
-            current = p.parent();
         }
-        None
+        nodes.positions.get(id).copied()
     }
+}
+
+/// Walks the first document of `text`. Stops quietly at a syntax error: the YAML parser
+/// proper reports it, and whatever was indexed before it stays usable.
+fn walk(text: &str) -> Nodes {
+    let mut nodes = Nodes::default();
+    let mut stack: Vec<Frame> = Vec::new();
+    // Nodes inside a complex (non-scalar) mapping key are not addressable by a path.
+    let mut skip_depth = 0usize;
+    let mut parser = Parser::new_from_str(text);
+    while let Some(Ok((event, span))) = parser.next_event() {
+        let here = Position {
+            line: span.start.line(),
+            column: span.start.col() + 1,
+        };
+        let starts_collection = matches!(event, Event::MappingStart(..) | Event::SequenceStart(..));
+        match event {
+            Event::DocumentEnd => break,
+            Event::MappingEnd | Event::SequenceEnd => {
+                if skip_depth > 0 {
+                    skip_depth -= 1;
+                    continue;
+                }
+                stack.pop();
+                finish_value(&mut stack);
+            }
+            Event::Scalar(..)
+            | Event::Alias(..)
+            | Event::MappingStart(..)
+            | Event::SequenceStart(..) => {
+                if skip_depth > 0 {
+                    if starts_collection {
+                        skip_depth += 1;
+                    }
+                    continue;
+                }
+                // A scalar in key position names the next entry of the mapping.
+                if let Some(Frame::Mapping {
+                    pending_key,
+                    key_position,
+                    ..
+                }) = stack.last_mut()
+                    && pending_key.is_none()
+                {
+                    *key_position = Some(here);
+                    match &event {
+                        Event::Scalar(text, ..) => *pending_key = Some(text.to_string()),
+                        _ => {
+                            // A complex key: skip it and give its value a placeholder name.
+                            *pending_key = Some("?".into());
+                            if starts_collection {
+                                skip_depth = 1;
+                            }
+                        }
+                    }
+                    continue;
+                }
+                let id = nodes.positions.len();
+                let key = match stack.last_mut() {
+                    None => None,
+                    Some(Frame::Mapping {
+                        node,
+                        pending_key,
+                        key_position,
+                    }) => {
+                        let name = pending_key.take().unwrap_or_default();
+                        nodes.children.insert((*node, Segment::Key(name)), id);
+                        key_position.take()
+                    }
+                    Some(Frame::Sequence { node, next_index }) => {
+                        nodes
+                            .children
+                            .insert((*node, Segment::Index(*next_index)), id);
+                        None
+                    }
+                };
+                nodes.positions.push(NodePosition { key, value: here });
+                match event {
+                    Event::MappingStart(..) => stack.push(Frame::Mapping {
+                        node: id,
+                        pending_key: None,
+                        key_position: None,
+                    }),
+                    Event::SequenceStart(..) => stack.push(Frame::Sequence {
+                        node: id,
+                        next_index: 0,
+                    }),
+                    _ => finish_value(&mut stack),
+                }
+            }
+            _ => {}
+        }
+    }
+    nodes
 }
 
 enum Frame {
     Mapping {
-        path: YamlPath,
+        node: usize,
         pending_key: Option<String>,
         key_position: Option<Position>,
     },
     Sequence {
-        path: YamlPath,
+        node: usize,
         next_index: usize,
     },
 }

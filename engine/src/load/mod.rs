@@ -1,13 +1,15 @@
 //! Loading: YAML files on disk -> typed spec values, every node located.
 //!
 //! The loader reads files, tells connectors from workflows by their top-level key, parses
-//! YAML (serde-saphyr: no `unsafe`, budgets against huge or deeply nested input), indexes
+//! YAML ([`yaml`]: one pass, bounded depth and alias expansion, YAML 1.2 scalars), indexes
 //! node positions, and decodes the typed specs while collecting every structural error.
 //! It never judges meaning: that is the compiler's job.
 
 pub mod decode;
 pub mod locate;
 pub mod report;
+pub mod secrets;
+pub mod yaml;
 
 pub use locate::{LocationIndex, Segment, YamlPath};
 pub use report::{At, Reporter};
@@ -81,29 +83,14 @@ pub fn load_document(path: &Path, text: &str, diagnostics: &mut Diagnostics) -> 
         );
         return None;
     }
-    // YAML 1.2 scalars: `no`, `on`, `y` stay strings (the "Norway problem"), and so do
-    // `0755` and `1_000`; only `true`/`false` are booleans.
-    let options = serde_saphyr::options! {
-        strict_booleans: true,
-        leading_zero_numbers_as_strings: true,
-        underscored_numbers_as_strings: true,
-    };
-    let tree: serde_json::Value = match serde_saphyr::from_str_with_options(text, options) {
+    let tree = match yaml::read_tree(text) {
         Ok(tree) => tree,
         Err(error) => {
-            let error = error.without_snippet();
-            let position = error
-                .location()
-                .map(|l| Position {
-                    line: usize::try_from(l.line()).unwrap_or(1).max(1),
-                    column: usize::try_from(l.column()).unwrap_or(1).max(1),
-                })
-                .unwrap_or(Position { line: 1, column: 1 });
             file_error(
                 diagnostics,
                 "yaml-syntax",
-                position,
-                yaml_message(error),
+                error.position,
+                error.message,
                 None,
             );
             return None;
@@ -130,8 +117,9 @@ pub fn load_document(path: &Path, text: &str, diagnostics: &mut Diagnostics) -> 
         })
         .and_then(|v| v.as_str())
         .map(str::to_owned);
-    let index = LocationIndex::build(text);
+    let index = LocationIndex::new(text);
     let mut reporter = Reporter::new(path, &index, diagnostics);
+    secrets::secret_literals(&tree, &mut reporter);
     Some(match kind {
         Kind::Connector => {
             let decoded = decode::decode::<ConnectorSpec>(tree, &mut reporter);
@@ -159,21 +147,6 @@ pub fn load_document(path: &Path, text: &str, diagnostics: &mut Diagnostics) -> 
 enum Kind {
     Connector,
     Workflow,
-}
-
-/// serde-saphyr's message without its own "at line X column Y" suffix (we print the
-/// position ourselves).
-fn yaml_message(error: &serde_saphyr::Error) -> String {
-    let text = error.to_string();
-    let text = match text.find(" at line ") {
-        Some(i) => text[..i].to_string(),
-        None => text,
-    };
-    // Advice meant for programs embedding the parser, not for spec authors.
-    let text = text
-        .trim()
-        .trim_end_matches(", set DuplicateKeyPolicy in Options if acceptable");
-    format!("YAML syntax error: {text}")
 }
 
 /// Expands files and folders into the sorted list of `.yaml`/`.yml` files under them.

@@ -1,10 +1,11 @@
-//! Lints: things that are allowed but probably wrong. They are warnings; `validate
-//! --deny-warnings` turns them into failures.
+//! The "secret written into a spec" lint: literals that look like credentials.
 //!
-//! This module looks for literals that look like credentials. It must never print the
-//! literal itself: the message names the kind of credential and the path only.
+//! A warning, not an error (`validate --deny-warnings` makes it fail). It runs on the YAML
+//! tree as read, so it sees every string of the file. It must never print the literal
+//! itself: the message names the kind of credential and the path only.
 
-use crate::load::{Reporter, YamlPath};
+use super::locate::{Segment, YamlPath};
+use super::report::Reporter;
 use regex::RegexSet;
 use std::sync::OnceLock;
 
@@ -41,22 +42,40 @@ fn patterns() -> &'static RegexSet {
     })
 }
 
-/// Warns about every string in `spec` (serialized back to JSON, so paths match the YAML)
-/// that looks like a credential.
-pub fn secret_literals<T: serde::Serialize>(spec: &T, r: &mut Reporter<'_>) {
-    let Ok(tree) = serde_json::to_value(spec) else {
-        return;
-    };
-    walk(&tree, &YamlPath::root(), r);
+/// Shortest credential any pattern matches; shorter strings are skipped unchecked.
+const MIN_SECRET_LEN: usize = 16;
+
+/// Warns about every string in `tree` that looks like a credential.
+pub fn secret_literals(tree: &serde_json::Value, r: &mut Reporter<'_>) {
+    let mut path = Vec::new();
+    walk(tree, &mut path, r);
 }
 
-fn walk(value: &serde_json::Value, path: &YamlPath, r: &mut Reporter<'_>) {
+/// A path segment borrowed from the tree: the walk allocates nothing until it finds a match.
+enum Step<'t> {
+    Key(&'t str),
+    Index(usize),
+}
+
+fn walk<'t>(value: &'t serde_json::Value, path: &mut Vec<Step<'t>>, r: &mut Reporter<'_>) {
     match value {
         serde_json::Value::String(s) => {
-            if let Some(i) = patterns().matches(s).iter().next() {
+            // `is_match` first: almost no string matches, and it is much cheaper than
+            // asking which pattern did.
+            if s.len() >= MIN_SECRET_LEN
+                && patterns().is_match(s)
+                && let Some(i) = patterns().matches(s).iter().next()
+            {
+                let mut at = YamlPath::root();
+                for step in path.iter() {
+                    at.push(match step {
+                        Step::Key(k) => Segment::Key(k.to_string()),
+                        Step::Index(i) => Segment::Index(*i),
+                    });
+                }
                 r.warning(
                     "secret-literal",
-                    path,
+                    &at,
                     format!("this looks like a {} written into the spec", SECRET_PATTERNS[i].1),
                     Some("put credentials in a config field with `secret: true` and use `{{ secrets.<name> }}`".into()),
                 );
@@ -64,12 +83,16 @@ fn walk(value: &serde_json::Value, path: &YamlPath, r: &mut Reporter<'_>) {
         }
         serde_json::Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                walk(item, &path.index(i), r);
+                path.push(Step::Index(i));
+                walk(item, path, r);
+                path.pop();
             }
         }
         serde_json::Value::Object(map) => {
             for (k, v) in map {
-                walk(v, &path.key(k.clone()), r);
+                path.push(Step::Key(k));
+                walk(v, path, r);
+                path.pop();
             }
         }
         _ => {}
