@@ -109,10 +109,10 @@ pub fn compile_sources(sources: &[SourceFile]) -> Compiled {
         }
         match plan {
             Some(Plan::Connector(p)) => {
-                catalog.connectors.insert(p.id.clone(), Arc::new(p));
+                catalog.connectors.insert(p.id.clone(), Arc::from(p));
             }
             Some(Plan::Workflow(p)) => {
-                catalog.workflows.insert(p.id.clone(), Arc::new(p));
+                catalog.workflows.insert(p.id.clone(), Arc::from(p));
             }
             None => {}
         }
@@ -126,8 +126,8 @@ pub fn compile_sources(sources: &[SourceFile]) -> Compiled {
 }
 
 enum Plan {
-    Connector(crate::plan::ConnectorPlan),
-    Workflow(crate::plan::WorkflowPlan),
+    Connector(Box<crate::plan::ConnectorPlan>),
+    Workflow(Box<crate::plan::WorkflowPlan>),
 }
 
 /// Lints and compiles one decoded document.
@@ -144,13 +144,13 @@ fn compile_document(
             let spec = loaded.spec.as_ref()?;
             let mut r =
                 Reporter::with_pruned(&loaded.path, &loaded.index, diagnostics, &loaded.pruned);
-            connector::compile_connector(loaded, spec, hash, tc, &mut r).map(Plan::Connector)
+            connector::compile_connector(loaded, spec, hash, tc, &mut r).map(|p| Plan::Connector(Box::new(p)))
         }
         Document::Workflow(loaded) => {
             let spec = loaded.spec.as_ref()?;
             let mut r =
                 Reporter::with_pruned(&loaded.path, &loaded.index, diagnostics, &loaded.pruned);
-            workflow::compile_workflow(loaded, spec, hash, refs, tc, &mut r).map(Plan::Workflow)
+            workflow::compile_workflow(loaded, spec, hash, refs, tc, &mut r).map(|p| Plan::Workflow(Box::new(p)))
         }
     }
 }
