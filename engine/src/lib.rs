@@ -18,6 +18,7 @@
 //! - [`plan`]: the checked form the runtime executes; it never holds raw YAML.
 //! - [`diag`]: diagnostics and their human, JSON and GitHub renderings.
 //! - [`schema`]: JSON Schema and reference-doc generation from the spec types.
+//! - [`server`]: the HTTP server of `switchyard serve` (axum).
 //! - [`cli`]: the `switchyard` command line (thin: parse arguments, call the library).
 
 pub mod cli;
@@ -26,5 +27,6 @@ pub mod diag;
 pub mod load;
 pub mod plan;
 pub mod schema;
+pub mod server;
 pub mod spec;
 pub mod template_env;

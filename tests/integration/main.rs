@@ -4,4 +4,5 @@ mod broken_specs;
 mod cli;
 mod no_panic;
 mod schema_drift;
+mod serve;
 mod shipped_specs;

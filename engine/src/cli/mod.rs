@@ -2,6 +2,7 @@
 //! exit codes.
 
 mod schema;
+mod serve;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -21,6 +22,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Write (or check) the JSON Schemas and the spec reference generated from the spec types.
     Schema(schema::SchemaArgs),
+    /// Load and check the specs, then serve health checks and the catalog over HTTP.
+    Serve(serve::ServeArgs),
 }
 
 /// Exit code for usage and IO errors (clap also uses 2 for bad arguments).
@@ -30,5 +33,6 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Schema(args) => schema::run(args),
+        Command::Serve(args) => serve::run_serve(args),
     }
 }

@@ -144,13 +144,15 @@ fn compile_document(
             let spec = loaded.spec.as_ref()?;
             let mut r =
                 Reporter::with_pruned(&loaded.path, &loaded.index, diagnostics, &loaded.pruned);
-            connector::compile_connector(loaded, spec, hash, tc, &mut r).map(|p| Plan::Connector(Box::new(p)))
+            connector::compile_connector(loaded, spec, hash, tc, &mut r)
+                .map(|p| Plan::Connector(Box::new(p)))
         }
         Document::Workflow(loaded) => {
             let spec = loaded.spec.as_ref()?;
             let mut r =
                 Reporter::with_pruned(&loaded.path, &loaded.index, diagnostics, &loaded.pruned);
-            workflow::compile_workflow(loaded, spec, hash, refs, tc, &mut r).map(|p| Plan::Workflow(Box::new(p)))
+            workflow::compile_workflow(loaded, spec, hash, refs, tc, &mut r)
+                .map(|p| Plan::Workflow(Box::new(p)))
         }
     }
 }

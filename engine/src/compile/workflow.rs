@@ -284,6 +284,7 @@ fn compile_trigger(
                 }
             };
             Some(WorkflowTriggerPlan::Cron(Box::new(CronPlan {
+                source: c.schedule.clone(),
                 schedule: schedule?,
                 timezone: timezone?,
                 catchup: c.catchup,

@@ -47,6 +47,8 @@ pub enum WorkflowTriggerPlan {
 /// A parsed cron schedule in its time zone.
 #[derive(Debug, Clone)]
 pub struct CronPlan {
+    /// The schedule as written, for display.
+    pub source: String,
     pub schedule: croner::Cron,
     pub timezone: chrono_tz::Tz,
     pub catchup: Catchup,

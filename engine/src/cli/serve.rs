@@ -1,0 +1,94 @@
+//! `switchyard serve`
+
+use crate::compile::compile_paths;
+use crate::diag::{OutputFormat, render};
+use crate::server::{AppState, run, shutdown_signal};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "SWITCHYARD_LISTEN")]
+    pub listen: SocketAddr,
+    /// Spec files or folders to load. Default: `connectors/` and `workflows/`.
+    pub paths: Vec<PathBuf>,
+}
+
+pub fn run_serve(args: ServeArgs) -> ExitCode {
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from("connectors"), PathBuf::from("workflows")]
+    } else {
+        args.paths
+    };
+    let (compiled, sources) = match compile_paths(&paths) {
+        Ok(result) => result,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(super::EXIT_USAGE);
+        }
+    };
+    if !compiled.diagnostics.is_empty() {
+        let texts: HashMap<PathBuf, String> =
+            sources.into_iter().map(|s| (s.path, s.text)).collect();
+        eprint!(
+            "{}",
+            render(&compiled.diagnostics, OutputFormat::Human, &texts)
+        );
+    }
+    let Some(catalog) = compiled.catalog else {
+        eprintln!(
+            "error: the specs are invalid; fix them (see `switchyard validate`) and start again"
+        );
+        return ExitCode::FAILURE;
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let listener = match tokio::net::TcpListener::bind(args.listen).await {
+            Ok(l) => l,
+            Err(error) => {
+                eprintln!("error: cannot listen on {}: {error}", args.listen);
+                return ExitCode::from(super::EXIT_USAGE);
+            }
+        };
+        let address = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        eprintln!(
+            "switchyard: {} connector(s), {} workflow(s) loaded; listening on http://{address}",
+            catalog.connectors.len(),
+            catalog.workflows.len()
+        );
+        match run(
+            listener,
+            AppState {
+                catalog: Arc::new(catalog),
+            },
+            shutdown_signal(),
+        )
+        .await
+        {
+            Ok(()) => {
+                eprintln!("switchyard: stopped");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("error: server failed: {error}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}

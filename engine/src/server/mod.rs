@@ -1,0 +1,63 @@
+//! The HTTP server of `switchyard serve`.
+//!
+//! Today it serves health checks and the compiled catalog (what connectors, actions,
+//! triggers and workflows are loaded); webhooks, the OAuth callback and the REST API for
+//! connections and runs come with the run engine. Handlers are thin: they read the shared
+//! [`AppState`] and never parse YAML.
+
+mod catalog;
+
+use crate::plan::Catalog;
+use axum::Router;
+use axum::routing::get;
+use std::future::Future;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// What handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub catalog: Arc<Catalog>,
+}
+
+/// The router, built from state so tests can serve it on any listener.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(|| async { "ready\n" }))
+        .route("/api/catalog", get(catalog::catalog))
+        .with_state(state)
+}
+
+/// Serves on `listener` until `shutdown` completes, then finishes in-flight requests.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

@@ -1,0 +1,125 @@
+//! `switchyard serve` end to end: the real binary on 127.0.0.1:0, real HTTP over loopback,
+//! SIGTERM for a graceful stop.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// Kills the server if the test fails before stopping it.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn get(address: &str, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(address).expect("server accepts connections");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn serve_loads_the_shipped_specs_serves_the_catalog_and_stops_on_sigterm() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .current_dir(&root)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stderr = BufReader::new(child.0.stderr.take().unwrap());
+    let mut line = String::new();
+    let address = loop {
+        line.clear();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "serve exited before listening"
+        );
+        if let Some((_, addr)) = line.trim().split_once("listening on http://") {
+            break addr.to_string();
+        }
+    };
+
+    assert_eq!(get(&address, "/healthz"), (200, "ok\n".to_string()));
+    assert_eq!(get(&address, "/readyz").0, 200);
+    let (status, body) = get(&address, "/api/catalog");
+    assert_eq!(status, 200);
+    let catalog: serde_json::Value = serde_json::from_str(&body).expect("catalog is JSON");
+    let slack = catalog["connectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "slack")
+        .expect("slack loaded");
+    assert_eq!(slack["auth_modes"], serde_json::json!(["bearer", "oauth2"]));
+    assert!(
+        slack["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "post_message")
+    );
+    let flow = catalog["workflows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["id"] == "weekday-payments-digest")
+        .unwrap();
+    assert_eq!(
+        flow["trigger"],
+        serde_json::json!({"cron": "0 9 * * MON-FRI", "timezone": "Europe/Berlin"})
+    );
+    assert_eq!(get(&address, "/nope").0, 404);
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.0.wait().unwrap();
+    assert_eq!(exit.code(), Some(0), "graceful shutdown exits 0");
+}
+
+#[test]
+fn serve_refuses_invalid_specs_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.yaml"),
+        "connector: demo\nname: Demo\nbase_url: https://x\nauth: { beare: {} }\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["serve", "--listen", "127.0.0.1:0", "."])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("error[unknown-field]: unknown field `beare`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: did you mean `bearer`?"), "{stderr}");
+    let _ = std::io::stdout().flush();
+}
