@@ -25,3 +25,16 @@ for n in $NS; do
         { wall[NR]=$1; rss[NR]=$2 }
         END { m=int((reps+1)/2); printf "%d\t%d\t%.3f\t%.0f\t%.1f\n", n, f, wall[m], n/wall[m], rss[m]/1024 }'
 done
+
+# The peer, side by side: Airbyte's declarative CDK loading, schema-checking and building
+# N manifests in one process (bench/airbyte_validate.py). Set AIRBYTE_VENV to a venv with
+# airbyte-cdk installed (see ../shared/bench/airbyte/README.md).
+if [ -n "${AIRBYTE_VENV:-}" ]; then
+    KIT=${KIT:-../shared/bench/airbyte}
+    printf "\npeer\tN\twall_s\tmanifests_per_s\tmax_rss_mib\n"
+    for n in ${AIRBYTE_NS:-1000}; do
+        /usr/bin/time -f "%e %M" -o "$WORK/t" "$AIRBYTE_VENV/bin/python" bench/airbyte_validate.py "$n" "$KIT/manifest.yaml" > "$WORK/airbyte.out"
+        read -r wall rss < "$WORK/t"
+        awk -v n="$n" -v w="$wall" -v r="$rss" 'BEGIN { printf "airbyte-cdk\t%d\t%.3f\t%.1f\t%.1f\n", n, w, n/w, r/1024 }'
+    done
+fi
