@@ -26,10 +26,12 @@ pub struct AuthSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub basic: Option<BasicAuth>,
     /// OAuth 2.0 authorization code flow (with PKCE and refresh). The access token is sent
-    /// as `Authorization: Bearer <token>`.
+    /// as `Authorization: Bearer <token>`. Example:
+    /// `oauth2: { authorize_url: https://github.com/login/oauth/authorize, token_url: https://github.com/login/oauth/access_token, scopes: [repo] }`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oauth2: Option<OAuth2Auth>,
-    /// OAuth 2.0 client credentials flow (machine-to-machine).
+    /// OAuth 2.0 client credentials flow (machine-to-machine). Example:
+    /// `oauth2_client_credentials: { token_url: https://auth.example.com/token, client_id: "{{ config.client_id }}", client_secret: "{{ secrets.client_secret }}" }`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oauth2_client_credentials: Option<OAuth2ClientCredentialsAuth>,
     /// Any headers and query parameters built from templates, for schemes none of the above
@@ -198,6 +200,7 @@ pub struct OAuth2Auth {
     #[serde(default)]
     pub client_auth: ClientAuthMethod,
     /// Where token fields sit in the token response. Defaults to the RFC 6749 names.
+    /// Example: `token_response: { access_token: $.authed_user.access_token }`.
     #[serde(default)]
     pub token_response: TokenResponseSpec,
     /// OAuth client id; defaults to the OAuth app registered for this connector.
@@ -230,6 +233,7 @@ pub struct OAuth2ClientCredentialsAuth {
     #[serde(default)]
     pub client_auth: ClientAuthMethod,
     /// Where token fields sit in the token response.
+    /// Example: `token_response: { expires_in: $.expires }`.
     #[serde(default)]
     pub token_response: TokenResponseSpec,
     /// Client id. Example: `client_id: "{{ config.client_id }}"`.

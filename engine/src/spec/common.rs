@@ -116,12 +116,12 @@ impl ValueType {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum ValueSource {
-    /// A header, by case-insensitive name, e.g. `{ header: X-GitHub-Event }`.
+    /// A header, by case-insensitive name. Example: `{ header: X-GitHub-Event }`.
     Header(String),
-    /// A query-string parameter, e.g. `{ query: hub.challenge }`.
+    /// A query-string parameter. Example: `{ query: hub.challenge }`.
     Query(String),
-    /// A JSONPath into the JSON (or form) body, e.g. `{ body: $.event.type }`.
+    /// A JSONPath into the JSON (or form) body. Example: `{ body: $.event.type }`.
     Body(JsonPathText),
-    /// A template over the request, e.g. `{ template: "{{ payload.team_id }}:{{ payload.event_id }}" }`.
+    /// A template over the request. Example: `{ template: "{{ payload.team_id }}:{{ payload.event_id }}" }`.
     Template(Template),
 }

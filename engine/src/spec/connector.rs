@@ -88,6 +88,7 @@ pub struct ConnectorSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub check: Option<CheckSpec>,
     /// How the provider signs and labels webhook deliveries; shared by all webhook triggers.
+    /// Example: `webhooks: { verify: { hmac: {...} }, event_type: { header: X-GitHub-Event } }`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhooks: Option<WebhookSpec>,
     /// Events that can start a workflow, by name: webhook events or polled changes.

@@ -6,6 +6,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// A named pagination strategy, referenced by actions with `paginate: <name>`.
+///
+/// Whatever the strategy, pagination stops with an error (never loops) when a response
+/// gives a cursor or next URL it gave before; `max_pages` and `max_duration` bound the rest.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PaginatorSpec {

@@ -13,9 +13,10 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct WebhookSpec {
     /// How deliveries are authenticated. Required: use `none: { reason: ... }` to accept
-    /// unsigned deliveries on purpose.
+    /// unsigned deliveries on purpose. Example: `verify: { token: { from: { header: X-Gitlab-Token }, value: "{{ secrets.token }}" } }`.
     pub verify: VerifySpec,
     /// Challenge/handshake requests answered directly, e.g. Slack's `url_verification`.
+    /// Example: `handshakes: [{ when: "payload.type == 'url_verification'", respond: { body: "{{ payload.challenge }}" } }]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub handshakes: Vec<HandshakeSpec>,
     /// The delivery id, used to drop duplicates. Example: `event_id: { header: X-GitHub-Delivery }`.
@@ -39,10 +40,13 @@ pub struct WebhookSpec {
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum VerifySpec {
     /// An HMAC over content built from the request.
+    /// Example: `hmac: { algorithm: sha256, key: "{{ secrets.secret }}", signed: "{{ raw_body }}", signature: { header: X-Signature, encoding: hex } }`.
     Hmac(Box<HmacVerify>),
     /// A shared token compared in constant time (e.g. GitLab's `X-Gitlab-Token`).
+    /// Example: `token: { from: { header: X-Gitlab-Token }, value: "{{ secrets.token }}" }`.
     Token(TokenVerify),
     /// No verification. Allowed only with a reason, shown by `validate` and in the event log.
+    /// Example: `none: { reason: The provider cannot sign; the URL carries a random token. }`.
     None(NoVerify),
 }
 
@@ -86,6 +90,7 @@ pub struct HmacVerify {
     /// Example: `signed: "v0:{{ timestamp }}:{{ raw_body }}"`.
     pub signed: Template,
     /// Where the signature is and how it is written.
+    /// Example: `signature: { header: X-Hub-Signature-256, prefix: "sha256=", encoding: hex }`.
     pub signature: SignatureSpec,
     /// Timestamp check against replays. Example: `timestamp: { from: { header: X-Slack-Request-Timestamp }, tolerance: 5m }`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -27,7 +27,7 @@ pub struct WorkflowSpec {
     /// Constants for templates, as `vars.<name>`. Example: `vars: { channel: "#eng" }`.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub vars: IndexMap<String, TemplateValue>,
-    /// What starts a run.
+    /// What starts a run. Example: `trigger: { cron: { schedule: "*/15 * * * *" } }`.
     pub trigger: TriggerSpec,
     /// The steps, run in order. Example: `steps: [{ id: notify, action: { use: slack.post_message, ... } }]`.
     pub steps: Vec<StepSpec>,
