@@ -24,9 +24,11 @@
 pub mod cli;
 pub mod compile;
 pub mod diag;
+pub mod jsonpath;
 pub mod load;
 pub mod plan;
 pub mod schema;
 pub mod server;
 pub mod spec;
 pub mod template_env;
+pub mod template_filters;

@@ -1,8 +1,8 @@
 //! The one MiniJinja environment configuration used to compile and render every template.
 //!
 //! Strict undefined variables (a missing value is an error, never an empty string), an
-//! instruction budget (fuel) so a template cannot loop for long, and no loader: templates
-//! cannot read files.
+//! instruction budget (fuel) so a template cannot loop for long, no loader (templates cannot
+//! read files), and Switchyard's filters ([`crate::template_filters`]).
 
 use minijinja::{Environment, UndefinedBehavior};
 
@@ -15,5 +15,6 @@ pub fn environment() -> Environment<'static> {
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_fuel(Some(TEMPLATE_FUEL));
     env.set_recursion_limit(64);
+    crate::template_filters::register(&mut env);
     env
 }

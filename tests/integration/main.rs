@@ -2,6 +2,7 @@
 
 mod broken_specs;
 mod cli;
+mod jsonpath_cts;
 mod no_panic;
 mod schema_drift;
 mod serve;
