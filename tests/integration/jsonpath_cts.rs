@@ -30,7 +30,7 @@ fn check(case: &Value) -> Result<(), String> {
     let nodes: Vec<Value> = located.nodes().cloned().collect();
     let paths: Vec<Value> = located
         .locations()
-        .map(|p| Value::String(switchyard::jsonpath::normalized_path(&p)))
+        .map(|p| Value::String(switchyard::jsonpath::normalized_path(p)))
         .collect();
     let expected: Vec<(Value, Value)> = match (case.get("result"), case.get("results")) {
         (Some(r), _) => vec![(r.clone(), case["result_paths"].clone())],
@@ -42,7 +42,7 @@ fn check(case: &Value) -> Result<(), String> {
         _ => return Err("case has no expected result".into()),
     };
     let got = (Value::Array(nodes), Value::Array(paths));
-    if expected.iter().any(|e| *e == got) {
+    if expected.contains(&got) {
         Ok(())
     } else {
         Err(format!("got {} at {}", got.0, got.1))
