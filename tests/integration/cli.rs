@@ -142,3 +142,21 @@ fn schema_check_passes_on_the_repo_and_fails_on_drift() {
     );
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn credentials_written_into_a_spec_are_never_echoed() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789";
+    // A warning (secret literal) and an error that quotes the value (wrong type).
+    let text = format!(
+        "connector: demo\nname: Demo\nbase_url: https://x\nauth:\n  bearer: {{ token: \"{token}\" }}\nheaders:\n  X-Token: \"{token}\"\npagination:\n  p: {{ strategy: {{ link_header: {{}} }}, max_pages: \"{token}\" }}\n"
+    );
+    write(dir.path(), "leaky.yaml", &text);
+    for format in ["human", "json", "github"] {
+        let out = switchyard(&["validate", "--format", format, "leaky.yaml"], dir.path());
+        let shown = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{shown}");
+        assert!(shown.contains("secret-literal"), "{shown}");
+        assert!(!shown.contains("abcdefghijklmnop"), "the token leaked in {format} output:\n{shown}");
+    }
+}

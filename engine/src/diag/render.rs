@@ -60,7 +60,7 @@ fn render_human(diagnostics: &Diagnostics, sources: &HashMap<PathBuf, String>) -
                 .map(|c| if c == '\t' { '\t' } else { ' ' })
                 .collect();
             let _ = writeln!(out, "{gutter} |");
-            let _ = writeln!(out, "{number} | {line}");
+            let _ = writeln!(out, "{number} | {}", crate::load::secrets::redact(line));
             let _ = writeln!(out, "{gutter} | {pad}^");
         }
         if let Some(hint) = &d.hint {

@@ -66,7 +66,7 @@ pub fn load_document(path: &Path, text: &str, diagnostics: &mut Diagnostics) -> 
                 file: path.to_path_buf(),
                 position,
                 yaml_path: "<root>".into(),
-                message,
+                message: secrets::redact(&message).into_owned(),
                 hint,
             });
         };

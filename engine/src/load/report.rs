@@ -98,6 +98,9 @@ impl<'a> Reporter<'a> {
         if severity == Severity::Error && echo {
             return;
         }
+        // Nothing credential-shaped leaves through a diagnostic.
+        let message = super::secrets::redact(&message).into_owned();
+        let hint = hint.map(|h| super::secrets::redact(&h).into_owned());
         let position = match at {
             At::Value => self.index.value_position(path),
             At::Key => self.index.key_position(path),

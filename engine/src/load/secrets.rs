@@ -6,7 +6,7 @@
 
 use super::locate::{Segment, YamlPath};
 use super::report::Reporter;
-use regex::RegexSet;
+use regex::{Regex, RegexSet};
 use std::sync::OnceLock;
 
 /// Well-known credential formats, with the name used in the warning.
@@ -40,6 +40,29 @@ fn patterns() -> &'static RegexSet {
     SET.get_or_init(|| {
         RegexSet::new(SECRET_PATTERNS.iter().map(|(p, _)| *p)).expect("secret patterns are valid")
     })
+}
+
+fn each_pattern() -> &'static [Regex] {
+    static LIST: OnceLock<Vec<Regex>> = OnceLock::new();
+    LIST.get_or_init(|| {
+        SECRET_PATTERNS.iter().map(|(p, _)| Regex::new(p).expect("secret patterns are valid")).collect()
+    })
+}
+
+/// Replaces everything in `text` that looks like a credential with `***`.
+///
+/// Every diagnostic message, hint and quoted source line passes through here, so a
+/// credential written into a spec (the thing the lint warns about) is not echoed back by the
+/// warning itself, nor by a type error that quotes the value.
+pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.len() < MIN_SECRET_LEN || !patterns().is_match(text) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = text.to_string();
+    for pattern in each_pattern() {
+        out = pattern.replace_all(&out, "***").into_owned();
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Shortest credential any pattern matches; shorter strings are skipped unchecked.
