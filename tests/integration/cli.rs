@@ -157,6 +157,9 @@ fn credentials_written_into_a_spec_are_never_echoed() {
         let shown = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(1), "{shown}");
         assert!(shown.contains("secret-literal"), "{shown}");
-        assert!(!shown.contains("abcdefghijklmnop"), "the token leaked in {format} output:\n{shown}");
+        assert!(
+            !shown.contains("abcdefghijklmnop"),
+            "the token leaked in {format} output:\n{shown}"
+        );
     }
 }

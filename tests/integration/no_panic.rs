@@ -152,3 +152,24 @@ fn alias_bombs_are_bounded() {
     }
     compile(doc);
 }
+
+#[test]
+fn deeply_nested_jsonpath_is_rejected_not_overflowed() {
+    let deep = format!("$[?{}@.a{}]", "(".repeat(50_000), ")".repeat(50_000));
+    let text = format!(
+        "connector: x\nname: X\nbase_url: https://x\nauth: {{ none: {{}} }}\nactions:\n  a: {{ method: GET, path: /a, records: \"{deep}\" }}\n"
+    );
+    let compiled = compile_sources(&[SourceFile {
+        path: "deep.yaml".into(),
+        text,
+    }]);
+    let messages: Vec<String> = compiled
+        .diagnostics
+        .iter()
+        .map(|d| d.message.clone())
+        .collect();
+    assert!(
+        messages.iter().any(|m| m.contains("nested too deeply")),
+        "{messages:?}"
+    );
+}

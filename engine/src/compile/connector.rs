@@ -145,8 +145,13 @@ fn compile_config(
             ok = false;
         }
         // A secret's default was refused above; do not go on to quote it in a type error.
-        let default = if field.secret { None } else { field.default.as_ref() };
-        ok &= super::inputs::check_literal_type(field.value_type, default, &field.allowed, &path, r);
+        let default = if field.secret {
+            None
+        } else {
+            field.default.as_ref()
+        };
+        ok &=
+            super::inputs::check_literal_type(field.value_type, default, &field.allowed, &path, r);
         let pattern = match &field.pattern {
             None => None,
             Some(p) => match regex::Regex::new(p) {

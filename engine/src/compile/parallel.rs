@@ -7,6 +7,10 @@
 
 use crate::diag::Diagnostics;
 
+/// Stack of each worker thread: the same as the main thread's usual 8 MiB, so a spec
+/// that compiles on one thread compiles on several.
+const THREAD_STACK_BYTES: usize = 8 * 1024 * 1024;
+
 /// Files per thread below which threads cost more than they save.
 const MIN_ITEMS_PER_THREAD: usize = 16;
 
@@ -37,15 +41,23 @@ where
     }
     let chunk_size = items.len().div_ceil(threads);
     let parts: Vec<(Vec<R>, Diagnostics)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = items
+        // A chunk whose thread cannot be started runs on this thread instead.
+        let started: Vec<_> = items
             .chunks(chunk_size)
-            .map(|chunk| scope.spawn(move || run(chunk)))
+            .map(|chunk| {
+                std::thread::Builder::new()
+                    .stack_size(THREAD_STACK_BYTES)
+                    .spawn_scoped(scope, move || run(chunk))
+                    .map_err(|_| chunk)
+            })
             .collect();
-        handles
+        started
             .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            .map(|thread| match thread {
+                Ok(handle) => handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                Err(chunk) => run(chunk),
             })
             .collect()
     });

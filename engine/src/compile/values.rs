@@ -47,7 +47,47 @@ pub fn optional_duration(
     }
 }
 
+/// Deepest nesting of brackets and parentheses accepted in a JSONPath query. The parser
+/// recurses per level; real queries nest a handful of levels.
+pub const MAX_JSONPATH_NESTING: usize = 32;
+
+/// How deeply brackets and parentheses nest, outside string literals.
+fn nesting(query: &str) -> usize {
+    let (mut depth, mut max, mut quote, mut escaped) = (0usize, 0usize, None, false);
+    for c in query.chars() {
+        match quote {
+            Some(q) => {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' {
+                    escaped = true;
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            None => match c {
+                '\'' | '"' => quote = Some(c),
+                '(' | '[' => {
+                    depth += 1;
+                    max = max.max(depth);
+                }
+                ')' | ']' => depth = depth.saturating_sub(1),
+                _ => {}
+            },
+        }
+    }
+    max
+}
+
 pub fn json_path(text: &JsonPathText, path: &YamlPath, r: &mut Reporter<'_>) -> Option<JsonPath> {
+    if nesting(&text.0) > MAX_JSONPATH_NESTING {
+        r.error(
+            "invalid-jsonpath",
+            path,
+            format!("JSONPath query nested too deeply (more than {MAX_JSONPATH_NESTING} levels of brackets)"),
+        );
+        return None;
+    }
     match JsonPath::parse(&text.0) {
         Ok(parsed) => Some(parsed),
         Err(error) => {

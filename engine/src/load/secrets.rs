@@ -45,7 +45,10 @@ fn patterns() -> &'static RegexSet {
 fn each_pattern() -> &'static [Regex] {
     static LIST: OnceLock<Vec<Regex>> = OnceLock::new();
     LIST.get_or_init(|| {
-        SECRET_PATTERNS.iter().map(|(p, _)| Regex::new(p).expect("secret patterns are valid")).collect()
+        SECRET_PATTERNS
+            .iter()
+            .map(|(p, _)| Regex::new(p).expect("secret patterns are valid"))
+            .collect()
     })
 }
 

@@ -62,7 +62,9 @@ pub fn read_tree(text: &str) -> Result<Value, YamlError> {
             message: format!("YAML syntax error: {}", e.info()),
         })?;
         let here = position(&span);
-        let (value, anchor, nodes) = match event {
+        // `counted`: nodes this event adds to the document's total (a collection's children
+        // were counted as they came; an alias counts the whole value it repeats).
+        let (value, anchor, nodes, counted) = match event {
             Event::DocumentStart(..) => {
                 documents += 1;
                 if documents > 1 {
@@ -110,7 +112,7 @@ pub fn read_tree(text: &str) -> Result<Value, YamlError> {
                     ..
                 }) => {
                     apply_merges(&mut map, merges)?;
-                    (Value::Object(map), anchor, nodes)
+                    (Value::Object(map), anchor, nodes, 1)
                 }
                 _ => continue,
             },
@@ -119,22 +121,36 @@ pub fn read_tree(text: &str) -> Result<Value, YamlError> {
                     items,
                     anchor,
                     nodes,
-                }) => (Value::Array(items), anchor, nodes),
+                }) => (Value::Array(items), anchor, nodes, 1),
                 _ => continue,
             },
             Event::Scalar(text, style, anchor, tag) => {
-                (scalar(&text, style, tag.as_deref(), here)?, anchor, 1)
+                // A mapping key is kept as written (`True:` stays `True`), so paths match the
+                // source; only a plain, untagged `<<` is a merge key.
+                if let Some(Frame::Mapping {
+                    key: key @ None, ..
+                }) = stack.last_mut()
+                {
+                    let is_merge = style == ScalarStyle::Plain && tag.is_none() && text == "<<";
+                    *key = Some((text.to_string(), here, is_merge));
+                    total_nodes += 1;
+                    if anchor != 0 {
+                        anchors.insert(anchor, (Value::String(text.to_string()), 1));
+                    }
+                    continue;
+                }
+                (scalar(&text, style, tag.as_deref(), here)?, anchor, 1, 1)
             }
             Event::Alias(id) => {
                 let (value, nodes) = anchors
                     .get(&id)
                     .cloned()
                     .ok_or_else(|| error(here, "alias to an unknown anchor"))?;
-                (value, 0, nodes)
+                (value, 0, nodes, nodes)
             }
             _ => continue,
         };
-        total_nodes += nodes;
+        total_nodes += counted;
         if total_nodes > MAX_NODES {
             return Err(error(
                 here,
@@ -200,7 +216,8 @@ fn attach(
             ..
         }) => match key.take() {
             None => {
-                let is_merge = value.as_str() == Some("<<");
+                // Scalar keys are taken before they get here; this is an alias or a collection.
+                let is_merge = false;
                 let name = match value {
                     Value::String(s) => s,
                     Value::Number(n) => n.to_string(),
@@ -308,7 +325,10 @@ fn scalar(
     let wrong = |what: &str| error(here, format!("`{text}` is not a valid {what}"));
     match tag.suffix() {
         "str" => Ok(Value::String(text.to_string())),
-        "null" => Ok(Value::Null),
+        "null" => match resolve_plain(text) {
+            Value::Null => Ok(Value::Null),
+            _ => Err(wrong("null")),
+        },
         "bool" => match resolve_plain(text) {
             v @ Value::Bool(_) => Ok(v),
             _ => Err(wrong("boolean")),
@@ -345,16 +365,19 @@ pub fn resolve_plain(text: &str) -> Value {
 }
 
 fn parse_int(text: &str) -> Option<Number> {
+    // `from_str_radix` accepts a sign; YAML's `0x`/`0o` forms do not.
     if let Some(hex) = text.strip_prefix("0x") {
-        return u64::from_str_radix(hex, 16)
-            .ok()
-            .filter(|_| !hex.is_empty())
+        let valid = !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit());
+        return valid
+            .then(|| u64::from_str_radix(hex, 16).ok())
+            .flatten()
             .map(Number::from);
     }
     if let Some(oct) = text.strip_prefix("0o") {
-        return u64::from_str_radix(oct, 8)
-            .ok()
-            .filter(|_| !oct.is_empty())
+        let valid = !oct.is_empty() && oct.bytes().all(|b| (b'0'..=b'7').contains(&b));
+        return valid
+            .then(|| u64::from_str_radix(oct, 8).ok())
+            .flatten()
             .map(Number::from);
     }
     let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
@@ -459,9 +482,40 @@ mod tests {
     }
 
     #[test]
+    fn keys_stay_as_written_and_only_a_plain_merge_key_merges() {
+        assert_eq!(
+            read_tree("True: 1\n0x1F: 2\n'<<': { a: 1 }\n").unwrap(),
+            json!({"True": 1, "0x1F": 2, "<<": {"a": 1}})
+        );
+        assert_eq!(
+            read_tree("[0x+1F, 0o+7, 0o8]").unwrap(),
+            json!(["0x+1F", "0o+7", "0o8"])
+        );
+        assert!(
+            read_tree("a: !!null x")
+                .unwrap_err()
+                .message
+                .contains("not a valid null")
+        );
+    }
+
+    #[test]
+    fn a_large_plain_document_is_not_mistaken_for_an_alias_bomb() {
+        // 200,000 leaves nested 8 deep: each node counts once, not once per ancestor.
+        let mut doc = String::new();
+        for i in 0..2_000 {
+            doc.push_str(&format!(
+                "k{i}:\n  a:\n    b:\n      c:\n        d:\n          e:\n            f: [{}]\n",
+                vec!["1"; 100].join(", ")
+            ));
+        }
+        assert!(read_tree(&doc).is_ok());
+    }
+
+    #[test]
     fn tags_of_the_core_schema_are_applied() {
         assert_eq!(
-            read_tree("[!!str 12, !!int '7', !!float 1, !!bool true, !!null x]").unwrap(),
+            read_tree("[!!str 12, !!int '7', !!float 1, !!bool true, !!null ~]").unwrap(),
             json!(["12", 7, 1.0, true, null])
         );
     }
