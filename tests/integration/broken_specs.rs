@@ -415,6 +415,21 @@ const CASES: &[Case] = &[
         errors: &["10:18 undefined-variable: undefined variable `n`"],
     },
     Case {
+        name: "loop item named like a root variable",
+        yaml: "workflow: w\ntrigger: { manual: {} }\nsteps:\n  - id: loop\n    for_each: { items: [1], as: steps, steps: [{ id: s, set: { x: 1 } }] }\n",
+        errors: &["5:33 invalid-value: `steps` cannot name the loop item"],
+    },
+    Case {
+        name: "poll interval of zero",
+        yaml: "workflow: w\ntrigger:\n  poll: { connector: demo, trigger: changed, connection: c, every: 0s }\nsteps:\n  - { id: a, set: { x: 1 } }\n",
+        errors: &["3:68 invalid-duration: interval `0s` is too short: poll at most once a second"],
+    },
+    Case {
+        name: "whitespace control is template text, not an expression",
+        yaml: "workflow: w\ntrigger: { manual: {} }\nsteps:\n  - id: a\n    set: { x: \"{{- trigger.payload.n -}}\", y: \"{{ trigger.payload.n -}}\", z: \"{{ lipsum() }}\" }\n",
+        errors: &["5:78 undefined-variable: undefined variable `lipsum`"],
+    },
+    Case {
         name: "zero retry attempts",
         yaml: "workflow: w\ntrigger: { manual: {} }\nsteps:\n  - id: a\n    set: { x: 1 }\n    retry: { attempts: 0 }\n",
         errors: &["6:24 invalid-value: `attempts` counts the first try too: it must be at least 1"],

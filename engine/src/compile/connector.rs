@@ -275,7 +275,7 @@ fn compile_triggers(
                     );
                     ok = false;
                 }
-                let every = duration(&poll.every, &path.key("every"), r);
+                let every = super::values::interval(&poll.every, &path.key("every"), r);
                 let input = compile_pairs(&poll.input, tc, base, &path.key("input"), r);
                 let mut inputs_ok = true;
                 if let Some(action) = action {

@@ -14,15 +14,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// Globals MiniJinja provides that static analysis reports as variables.
-const BUILTIN_GLOBALS: [&str; 7] = [
-    "range",
-    "dict",
-    "namespace",
-    "debug",
-    "lipsum",
-    "cycler",
-    "joiner",
-];
+const BUILTIN_GLOBALS: [&str; 4] = ["range", "dict", "debug", "namespace"];
 
 /// What the second segment of a root variable may be.
 #[derive(Debug, Clone)]
@@ -351,14 +343,15 @@ pub fn classify(source: &str) -> TemplateShape {
     if !has_syntax {
         return TemplateShape::Literal;
     }
-    let trimmed = source.trim();
-    if let Some(inner) = trimmed
-        .strip_prefix("{{")
-        .and_then(|s| s.strip_suffix("}}"))
+    // Exactly `{{ expr }}`: no text around it (that would make a string) and no whitespace
+    // control (`{{- x -}}` is text-level syntax, not part of the expression).
+    if let Some(inner) = source.strip_prefix("{{").and_then(|s| s.strip_suffix("}}"))
         && !inner.contains("{{")
         && !inner.contains("}}")
         && !inner.contains("{%")
         && !inner.contains("{#")
+        && !inner.starts_with(['-', '+'])
+        && !inner.ends_with(['-', '+'])
     {
         return TemplateShape::Expression(Arc::from(inner.trim()));
     }
@@ -414,9 +407,11 @@ mod tests {
     fn classifies_literals_expressions_and_text() {
         assert_eq!(classify("plain"), TemplateShape::Literal);
         assert_eq!(
-            classify(" {{ input.count }} "),
+            classify("{{ input.count }}"),
             TemplateShape::Expression(Arc::from("input.count"))
         );
+        assert_eq!(classify(" {{ input.count }} "), TemplateShape::Text);
+        assert_eq!(classify("{{- input.count -}}"), TemplateShape::Text);
         assert_eq!(classify("#{{ a }} {{ b }}"), TemplateShape::Text);
         assert_eq!(classify("{{ a }}{{ b }}"), TemplateShape::Text);
     }

@@ -35,6 +35,23 @@ pub fn duration(text: &DurationText, path: &YamlPath, r: &mut Reporter<'_>) -> O
     parsed
 }
 
+/// A polling interval: a duration of at least one second.
+pub fn interval(text: &DurationText, path: &YamlPath, r: &mut Reporter<'_>) -> Option<Duration> {
+    let every = duration(text, path, r)?;
+    if every < Duration::from_secs(1) {
+        r.error(
+            "invalid-duration",
+            path,
+            format!(
+                "interval `{}` is too short: poll at most once a second",
+                text.0
+            ),
+        );
+        return None;
+    }
+    Some(every)
+}
+
 /// An optional duration: `Some(None)` when absent, `None` when present but invalid.
 pub fn optional_duration(
     text: &Option<DurationText>,

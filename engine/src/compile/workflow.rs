@@ -327,7 +327,7 @@ fn compile_trigger(
             });
             let connection_ok = check_connection(&poll.connection, &p.key("connection"), r);
             let every = match (&poll.every, every) {
-                (Some(own), _) => duration(own, &p.key("every"), r),
+                (Some(own), _) => super::values::interval(own, &p.key("every"), r),
                 // The connector's interval was checked when the connector was compiled.
                 (None, Some(theirs)) => super::values::parse_duration(&theirs.0),
                 (None, None) => None,
@@ -589,6 +589,28 @@ impl StepContext<'_> {
                     "no-steps",
                     &p.key("steps"),
                     "`for_each` needs at least one step",
+                );
+                ok = false;
+            }
+            let reserved = ["trigger", "steps", "vars", "env", "now", "run"];
+            let is_identifier = f
+                .item
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && f.item
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if reserved.contains(&f.item.as_str()) || loop_vars.contains(&f.item) || !is_identifier
+            {
+                r.error_hint(
+                    "invalid-value",
+                    &p.key("as"),
+                    format!("`{}` cannot name the loop item", f.item),
+                    Some(format!(
+                        "use an identifier that is not {} or an enclosing loop's item",
+                        reserved.map(|n| format!("`{n}`")).join(", ")
+                    )),
                 );
                 ok = false;
             }
