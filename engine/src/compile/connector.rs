@@ -7,7 +7,7 @@ use super::auth::compile_auth;
 use super::request::{SharedParts, compile_action, compile_pairs, compile_shared};
 use super::scopes;
 use super::template::TemplateCompiler;
-use super::values::{check_id, duration, json_path};
+use super::values::{check_id, json_path};
 use super::webhook::compile_webhooks;
 use crate::diag::did_you_mean;
 use crate::load::{Loaded, Reporter, YamlPath};

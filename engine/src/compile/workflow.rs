@@ -4,7 +4,7 @@
 use super::request::{compile_body, compile_pairs};
 use super::scopes;
 use super::template::{Scope, TemplateCompiler};
-use super::values::{check_id, duration, optional_duration};
+use super::values::{check_id, optional_duration};
 use crate::diag::did_you_mean;
 use crate::load::{At, Loaded, Reporter, YamlPath};
 use crate::plan::{CronPlan, StepKind, StepPlan, StepRetryPlan, WorkflowPlan, WorkflowTriggerPlan};
