@@ -514,3 +514,48 @@ fn errors_in_several_places_of_one_file_are_all_reported() {
         ]
     );
 }
+
+#[test]
+fn on_failure_cycles_are_reported() {
+    let flow = |id: &str, next: &str| SourceFile {
+        path: format!("{id}.yaml").into(),
+        text: format!(
+            "workflow: {id}\ntrigger: {{ manual: {{}} }}\nsteps:\n  - {{ id: a, set: {{ x: 1 }} }}\non_failure: {{ workflow: {next} }}\n"
+        ),
+    };
+    let compiled = compile_sources(&[flow("a", "b"), flow("b", "c"), flow("c", "a")]);
+    let errors: Vec<String> = compiled.diagnostics.iter().map(|d| d.to_string()).collect();
+    assert_eq!(
+        errors,
+        vec![
+            "a.yaml:5:25: error[invalid-reference]: `on_failure` workflows form a cycle: a -> b -> c -> a (hint: a failing failure handler would start the workflow that failed again, for ever)",
+            "b.yaml:5:25: error[invalid-reference]: `on_failure` workflows form a cycle: b -> c -> a -> b (hint: a failing failure handler would start the workflow that failed again, for ever)",
+            "c.yaml:5:25: error[invalid-reference]: `on_failure` workflows form a cycle: c -> a -> b -> c (hint: a failing failure handler would start the workflow that failed again, for ever)",
+        ]
+    );
+}
+
+#[test]
+fn a_reference_to_an_action_that_failed_to_decode_is_not_reported_twice() {
+    let connector = DEMO.replace(
+        "  list_items:\n    method: GET",
+        "  list_items:\n    method: GOT",
+    );
+    let workflow = "workflow: w\ntrigger: { manual: {} }\nsteps:\n  - id: a\n    action: { use: demo.list_items, connection: c }\n";
+    let compiled = compile_sources(&[
+        SourceFile {
+            path: "demo.yaml".into(),
+            text: connector,
+        },
+        SourceFile {
+            path: "w.yaml".into(),
+            text: workflow.into(),
+        },
+    ]);
+    let errors: Vec<String> = compiled
+        .diagnostics
+        .iter()
+        .map(|d| format!("{}:{} {}", d.file.display(), d.position, d.code))
+        .collect();
+    assert_eq!(errors, vec!["demo.yaml:16:13 unknown-kind"]);
+}

@@ -16,7 +16,7 @@ pub mod webhook;
 pub mod workflow;
 
 use crate::diag::{Diagnostics, Severity};
-use crate::load::{Document, Reporter, YamlPath, load_document};
+use crate::load::{Document, Reporter, Segment, YamlPath, load_document};
 use crate::plan::Catalog;
 use crate::spec::ConnectorSpec;
 use sha2::Digest;
@@ -85,12 +85,40 @@ pub fn compile_sources(sources: &[SourceFile]) -> Compiled {
             }
         }
     }
-    let workflow_ids: HashSet<String> = workflow_files.keys().cloned().collect();
+    // What workflows may refer to besides connector specs: items that failed to decode (so
+    // references to them are not reported twice), and each workflow's `on_failure` target.
+    let mut broken_items = HashSet::new();
+    let mut workflows = HashMap::new();
+    for (doc, _) in &documents {
+        match doc {
+            Document::Connector(l) => {
+                let Some(id) = &l.declared_id else { continue };
+                for pruned in &l.pruned {
+                    if let [Segment::Key(section), Segment::Key(name), ..] = pruned.segments()
+                        && (section == "actions" || section == "triggers")
+                    {
+                        broken_items.insert(format!("{id}.{name}"));
+                    }
+                }
+            }
+            Document::Workflow(l) => {
+                if let Some(id) = &l.declared_id {
+                    let on_failure = l
+                        .spec
+                        .as_ref()
+                        .and_then(|s| s.on_failure.as_ref())
+                        .map(|f| f.workflow.clone());
+                    workflows.entry(id.clone()).or_insert(on_failure);
+                }
+            }
+        }
+    }
 
     let refs = workflow::References {
         connectors: &connectors,
         broken_connectors: &broken_connectors,
-        workflows: &workflow_ids,
+        broken_items: &broken_items,
+        workflows: &workflows,
     };
     let (plans, compile_diagnostics) = parallel::map_with_diagnostics(
         &documents,

@@ -21,7 +21,17 @@ pub struct References<'a> {
     /// Connectors whose files exist but could not be decoded: references to them are not
     /// reported again.
     pub broken_connectors: &'a HashSet<String>,
-    pub workflows: &'a HashSet<String>,
+    /// `connector.item` names (actions, triggers) present in a connector file but pruned
+    /// because they could not be decoded: already reported there.
+    pub broken_items: &'a HashSet<String>,
+    /// Workflow ids, with the workflow each one starts on failure.
+    pub workflows: &'a HashMap<String, Option<String>>,
+}
+
+impl References<'_> {
+    fn is_broken(&self, connector: &str, item: &str) -> bool {
+        self.broken_items.contains(&format!("{connector}.{item}"))
+    }
 }
 
 pub fn compile_workflow(
@@ -104,12 +114,20 @@ pub fn compile_workflow(
                     "a workflow cannot be its own `on_failure` workflow",
                 );
                 None
-            } else if !refs.workflows.contains(&f.workflow) {
+            } else if !refs.workflows.contains_key(&f.workflow) {
                 r.error_hint(
                     "unknown-workflow",
                     &p,
                     format!("no workflow `{}`", f.workflow),
-                    did_you_mean(&f.workflow, refs.workflows.iter().map(String::as_str)),
+                    did_you_mean(&f.workflow, refs.workflows.keys().map(String::as_str)),
+                );
+                None
+            } else if let Some(cycle) = failure_cycle(&spec.workflow, refs.workflows) {
+                r.error_hint(
+                    "invalid-reference",
+                    &p,
+                    format!("`on_failure` workflows form a cycle: {}", cycle.join(" -> ")),
+                    Some("a failing failure handler would start the workflow that failed again, for ever".into()),
                 );
                 None
             } else {
@@ -130,6 +148,23 @@ pub fn compile_workflow(
         on_failure: on_failure?,
         timeout: timeout?,
     })
+}
+
+/// The `on_failure` chain from `start` when it comes back to `start`.
+fn failure_cycle(start: &str, workflows: &HashMap<String, Option<String>>) -> Option<Vec<String>> {
+    let mut chain = vec![start.to_string()];
+    let mut current = start;
+    while let Some(Some(next)) = workflows.get(current) {
+        chain.push(next.clone());
+        if next == start {
+            return Some(chain);
+        }
+        if chain.len() > workflows.len() {
+            return None; // a cycle that does not include `start`: reported at its members
+        }
+        current = next;
+    }
+    None
 }
 
 fn collect_ids(steps: &[StepSpec], path: &YamlPath, out: &mut Vec<(String, YamlPath)>) {
@@ -215,6 +250,7 @@ fn compile_trigger(
                         );
                         false
                     }
+                    None if refs.is_broken(&w.connector, &w.event) => false,
                     None => {
                         r.error_hint(
                             "unknown-trigger",
@@ -307,6 +343,7 @@ fn compile_trigger(
                     );
                     None
                 }
+                None if refs.is_broken(&poll.connector, &poll.trigger) => None,
                 None => {
                     let polls = c
                         .triggers
@@ -527,6 +564,9 @@ impl StepContext<'_> {
             };
             let connector = resolve_connector(self.refs, connector_id, &p.key("use"), r)?;
             let Some(action) = connector.actions.get(action_name) else {
+                if self.refs.is_broken(connector_id, action_name) {
+                    return None;
+                }
                 r.error_hint(
                     "unknown-action",
                     &p.key("use"),
