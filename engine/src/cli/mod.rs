@@ -29,6 +29,25 @@ pub enum Command {
 /// Exit code for usage and IO errors (clap also uses 2 for bad arguments).
 pub const EXIT_USAGE: u8 = 2;
 
+/// The spec paths given on the command line, or the default folders.
+fn spec_paths(given: Vec<std::path::PathBuf>) -> Vec<std::path::PathBuf> {
+    if given.is_empty() {
+        vec!["connectors".into(), "workflows".into()]
+    } else {
+        given
+    }
+}
+
+/// Loads and compiles the specs; an IO error is reported and becomes the usage exit code.
+fn compile_specs(
+    paths: &[std::path::PathBuf],
+) -> Result<(crate::compile::Compiled, Vec<crate::compile::SourceFile>), ExitCode> {
+    crate::compile::compile_paths(paths).map_err(|error| {
+        eprintln!("error: {error}");
+        ExitCode::from(EXIT_USAGE)
+    })
+}
+
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Validate(args) => validate::run(args),

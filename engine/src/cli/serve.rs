@@ -1,6 +1,5 @@
 //! `switchyard serve`
 
-use crate::compile::compile_paths;
 use crate::diag::{OutputFormat, render};
 use crate::server::{AppState, run, shutdown_signal};
 use std::collections::HashMap;
@@ -19,17 +18,10 @@ pub struct ServeArgs {
 }
 
 pub fn run_serve(args: ServeArgs) -> ExitCode {
-    let paths = if args.paths.is_empty() {
-        vec![PathBuf::from("connectors"), PathBuf::from("workflows")]
-    } else {
-        args.paths
-    };
-    let (compiled, sources) = match compile_paths(&paths) {
+    let paths = super::spec_paths(args.paths);
+    let (compiled, sources) = match super::compile_specs(&paths) {
         Ok(result) => result,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::from(super::EXIT_USAGE);
-        }
+        Err(code) => return code,
     };
     if !compiled.diagnostics.is_empty() {
         let texts: HashMap<PathBuf, String> =

@@ -1,6 +1,5 @@
 //! `switchyard validate [PATH]...`
 
-use crate::compile::compile_paths;
 use crate::diag::{OutputFormat, render};
 use std::collections::HashMap;
 use std::io::Write;
@@ -21,17 +20,10 @@ pub struct ValidateArgs {
 }
 
 pub fn run(args: ValidateArgs) -> ExitCode {
-    let paths = if args.paths.is_empty() {
-        vec![PathBuf::from("connectors"), PathBuf::from("workflows")]
-    } else {
-        args.paths
-    };
-    let (compiled, sources) = match compile_paths(&paths) {
+    let paths = super::spec_paths(args.paths);
+    let (compiled, sources) = match super::compile_specs(&paths) {
         Ok(result) => result,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::from(super::EXIT_USAGE);
-        }
+        Err(code) => return code,
     };
     if sources.is_empty() {
         eprintln!(
