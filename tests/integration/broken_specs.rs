@@ -430,6 +430,11 @@ const CASES: &[Case] = &[
         errors: &["5:78 undefined-variable: undefined variable `lipsum`"],
     },
     Case {
+        name: "step id that templates cannot address",
+        yaml: "workflow: w\ntrigger: { manual: {} }\nsteps:\n  - id: send-mail\n    set: { x: 1 }\n",
+        errors: &["4:9 invalid-id: invalid step id `send-mail`"],
+    },
+    Case {
         name: "zero retry attempts",
         yaml: "workflow: w\ntrigger: { manual: {} }\nsteps:\n  - id: a\n    set: { x: 1 }\n    retry: { attempts: 0 }\n",
         errors: &["6:24 invalid-value: `attempts` counts the first try too: it must be at least 1"],

@@ -451,12 +451,26 @@ impl StepContext<'_> {
     ) -> Option<StepPlan> {
         let scope = scopes::workflow(self.vars.clone(), earlier, loop_vars)
             .later_steps(&self.all_ids, earlier);
-        if step.id.is_empty() || step.id.contains(['.', ' ']) {
+        // Step ids are read in templates as `steps.<id>`, so they must be identifiers
+        // (`steps.send-mail` would subtract `mail` from `steps.send`).
+        let identifier = step
+            .id
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && step
+                .id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !identifier {
             r.error_hint(
                 "invalid-id",
                 &path.key("id"),
                 format!("invalid step id `{}`", step.id),
-                Some("use letters, digits, `-` and `_`".into()),
+                Some(format!(
+                    "use letters, digits and `_`, starting with a letter (e.g. `{}`), so templates can read `steps.<id>`",
+                    step.id.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+                )),
             );
         }
         let kinds: Vec<&str> = STEP_KINDS
