@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepSpec {
-    /// Unique id within the workflow; later steps read this step's output as
-    /// `steps.<id>.output`. Example: `id: notify`.
+    /// Unique id within the workflow, letters, digits and `_` (starting with a letter); later
+    /// steps read this step's output as `steps.<id>.output`. Example: `id: notify`.
     pub id: String,
     /// A human name for run history. Example: `name: Post to Slack`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
