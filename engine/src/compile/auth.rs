@@ -2,7 +2,7 @@
 
 use super::request::compile_pairs;
 use super::template::{Scope, TemplateCompiler};
-use super::values::json_path;
+use super::values::{json_path, mapping, optional};
 use crate::load::{Reporter, YamlPath};
 use crate::plan::{AuthPlan, CompiledTemplate, OAuth2Plan, TokenResponsePlan};
 use crate::spec::auth::{AuthSpec, TokenResponseSpec};
@@ -26,10 +26,7 @@ pub fn compile_auth(
                t: &Option<Template>,
                p: YamlPath|
      -> Option<Option<CompiledTemplate>> {
-        match t {
-            Some(t) => tc.template(&t.0, scope, &p, r).map(Some),
-            None => Some(None),
-        }
+        optional(t.as_ref(), |t| tc.template(&t.0, scope, &p, r))
     };
     if spec.none.is_some() {
         push(Some(AuthPlan::None));
@@ -155,28 +152,20 @@ fn token_response(
     path: &YamlPath,
     r: &mut Reporter<'_>,
 ) -> Option<TokenResponsePlan> {
-    let optional =
-        |r: &mut Reporter<'_>, p: &Option<crate::spec::common::JsonPathText>, key: &str| match p {
-            Some(p) => json_path(p, &path.key(key), r).map(Some),
-            None => Some(None),
+    let optional_path =
+        |r: &mut Reporter<'_>, p: &Option<crate::spec::common::JsonPathText>, key: &str| {
+            optional(p.as_ref(), |p| json_path(p, &path.key(key), r))
         };
     let access_token = json_path(&spec.access_token, &path.key("access_token"), r);
-    let refresh_token = optional(r, &spec.refresh_token, "refresh_token");
-    let expires_in = optional(r, &spec.expires_in, "expires_in");
-    let scope = optional(r, &spec.scope, "scope");
-    let mut extra = Vec::new();
-    let mut ok = true;
-    for (name, p) in &spec.extra {
-        match json_path(p, &path.key("extra").key(name.clone()), r) {
-            Some(p) => extra.push((name.clone(), p)),
-            None => ok = false,
-        }
-    }
+    let refresh_token = optional_path(r, &spec.refresh_token, "refresh_token");
+    let expires_in = optional_path(r, &spec.expires_in, "expires_in");
+    let scope = optional_path(r, &spec.scope, "scope");
+    let extra = mapping(&spec.extra, &path.key("extra"), r);
     Some(TokenResponsePlan {
         access_token: access_token?,
         refresh_token: refresh_token?,
         expires_in: expires_in?,
         scope: scope?,
-        extra: ok.then_some(extra)?,
+        extra: extra?,
     })
 }

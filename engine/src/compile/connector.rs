@@ -7,7 +7,7 @@ use super::auth::compile_auth;
 use super::request::{SharedParts, compile_action, compile_pairs, compile_shared};
 use super::scopes;
 use super::template::TemplateCompiler;
-use super::values::{check_id, json_path};
+use super::values::{check_id, json_path, optional};
 use super::webhook::compile_webhooks;
 use crate::diag::did_you_mean;
 use crate::load::{Loaded, Reporter, YamlPath};
@@ -99,10 +99,9 @@ pub fn compile_connector(
     });
     let check_ok = spec.check.is_none() || check.is_some();
 
-    let webhooks = match &spec.webhooks {
-        Some(w) => compile_webhooks(w, tc, &base, &root.key("webhooks"), r).map(Some),
-        None => Some(None),
-    };
+    let webhooks = optional(spec.webhooks.as_ref(), |w| {
+        compile_webhooks(w, tc, &base, &root.key("webhooks"), r)
+    });
     let triggers = compile_triggers(loaded, spec, tc, &base, r);
 
     lint_unused_config(spec, tc, r);
@@ -245,12 +244,9 @@ fn compile_triggers(
                     );
                     ok = false;
                 }
-                let filter = match &webhook.filter {
-                    Some(f) => tc
-                        .expression(&f.0, &scopes::webhook_filter(base), &path.key("filter"), r)
-                        .map(Some),
-                    None => Some(None),
-                };
+                let filter = optional(webhook.filter.as_ref(), |f| {
+                    tc.expression(&f.0, &scopes::webhook_filter(base), &path.key("filter"), r)
+                });
                 filter.map(|filter| ConnectorTriggerPlan::Webhook {
                     events: webhook.events.clone(),
                     filter,
@@ -307,15 +303,13 @@ fn compile_triggers(
                         r,
                     );
                 }
-                let cursor = match &poll.cursor {
-                    Some(c) => json_path(&c.field, &path.key("cursor").key("field"), r)
-                        .map(|p| Some((p, c.input.clone()))),
-                    None => Some(None),
-                };
-                let dedupe = match &poll.dedupe {
-                    Some(d) => json_path(d, &path.key("dedupe"), r).map(Some),
-                    None => Some(None),
-                };
+                let cursor = optional(poll.cursor.as_ref(), |c| {
+                    json_path(&c.field, &path.key("cursor").key("field"), r)
+                        .map(|p| (p, c.input.clone()))
+                });
+                let dedupe = optional(poll.dedupe.as_ref(), |d| {
+                    json_path(d, &path.key("dedupe"), r)
+                });
                 (|| {
                     Some(ConnectorTriggerPlan::Poll(PollPlan {
                         action: action?.to_string(),

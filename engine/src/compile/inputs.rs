@@ -3,7 +3,7 @@
 
 use crate::diag::did_you_mean;
 use crate::load::{Reporter, YamlPath};
-use crate::plan::TemplateShape;
+use crate::plan::{InputPlan, TemplateShape};
 use crate::spec::action::InputSpec;
 use crate::spec::common::{TemplateMap, ValueType};
 use indexmap::IndexMap;
@@ -50,6 +50,37 @@ pub fn check_literal_type(
         }
     }
     ok
+}
+
+/// Compiles typed input declarations (an action's `input`, a manual trigger's `input`),
+/// checking each literal `default` and `enum` against its type.
+pub fn compile_inputs(
+    declared: &IndexMap<String, InputSpec>,
+    path: &YamlPath,
+    r: &mut Reporter<'_>,
+) -> Option<IndexMap<String, InputPlan>> {
+    let mut ok = true;
+    let mut plans = IndexMap::new();
+    for (name, input) in declared {
+        ok &= check_literal_type(
+            input.value_type,
+            input.default.as_ref(),
+            &input.allowed,
+            &path.key(name.clone()),
+            r,
+        );
+        plans.insert(
+            name.clone(),
+            InputPlan {
+                value_type: input.value_type,
+                required: !input.optional && input.default.is_none(),
+                default: input.default.clone(),
+                allowed: input.allowed.clone(),
+                description: input.description.clone(),
+            },
+        );
+    }
+    ok.then_some(plans)
 }
 
 /// Checks the inputs a step, check or poll trigger passes to action `target`.

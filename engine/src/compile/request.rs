@@ -3,16 +3,16 @@
 
 use super::scopes;
 use super::template::{Scope, TemplateCompiler};
-use super::values::{duration, json_path, optional_duration};
+use super::values::{duration, json_path, optional, optional_duration};
 use crate::diag::did_you_mean;
 use crate::load::{Reporter, YamlPath};
 use crate::plan::{
-    ActionPlan, BodyPlan, CursorFrom, ErrorRulePlan, InputPlan, PaginatorPlan, RateLimitPlan,
-    RetryPlan, StopPlan, StrategyPlan, TemplatePairs,
+    ActionPlan, BodyPlan, CursorFrom, ErrorRulePlan, PaginatorPlan, RateLimitPlan, RetryPlan,
+    StopPlan, StrategyPlan, TemplatePairs,
 };
 use crate::spec::ConnectorSpec;
 use crate::spec::action::{ActionSpec, BodySpec};
-use crate::spec::common::{JsonPathText, TemplateMap};
+use crate::spec::common::TemplateMap;
 use crate::spec::errors::{ErrorRule, RateLimitSpec, RetrySpec};
 use crate::spec::pagination::{CursorSource, PaginationStrategy, PaginatorSpec, StopRule};
 use indexmap::IndexMap;
@@ -56,22 +56,6 @@ pub fn compile_body(
     })
 }
 
-fn mapping(
-    map: &IndexMap<String, JsonPathText>,
-    path: &YamlPath,
-    r: &mut Reporter<'_>,
-) -> Option<Vec<(String, serde_json_path::JsonPath)>> {
-    let mut out = Vec::new();
-    let mut ok = true;
-    for (name, p) in map {
-        match json_path(p, &path.key(name.clone()), r) {
-            Some(p) => out.push((name.clone(), p)),
-            None => ok = false,
-        }
-    }
-    ok.then_some(out)
-}
-
 /// Connector-level parts every action shares: its error rules, paginators and rate limit.
 #[derive(Default)]
 pub struct SharedParts {
@@ -87,11 +71,8 @@ pub fn compile_shared(
     tc: &TemplateCompiler,
     r: &mut Reporter<'_>,
 ) -> Option<SharedParts> {
-    let response = scopes::action_response(base).known(
-        "page",
-        ["cursor", "number", "offset", "size"].map(String::from),
-        "pagination variable",
-    );
+    // Shared parts see no action's inputs: the connector scope, the response and `page`.
+    let response = scopes::with_page(scopes::action_response(base));
     let mut ok = true;
     let mut error_rules = Vec::new();
     for (i, rule) in connector.errors.iter().enumerate() {
@@ -115,10 +96,9 @@ pub fn compile_shared(
             None => ok = false,
         }
     }
-    let rate_limit = match &connector.rate_limit {
-        Some(rl) => compile_rate_limit(rl, &YamlPath::root().key("rate_limit"), r).map(Some),
-        None => Some(None),
-    };
+    let rate_limit = optional(connector.rate_limit.as_ref(), |rl| {
+        compile_rate_limit(rl, &YamlPath::root().key("rate_limit"), r)
+    });
     Some(SharedParts {
         error_rules,
         paginators,
@@ -141,26 +121,7 @@ pub fn compile_action(
     let response = scopes::action_response(&request);
     let mut ok = true;
 
-    let mut inputs = IndexMap::new();
-    for (input_name, input) in &action.input {
-        ok &= super::inputs::check_literal_type(
-            input.value_type,
-            input.default.as_ref(),
-            &input.allowed,
-            &path.key("input").key(input_name.clone()),
-            r,
-        );
-        inputs.insert(
-            input_name.clone(),
-            InputPlan {
-                value_type: input.value_type,
-                required: !input.optional && input.default.is_none(),
-                default: input.default.clone(),
-                allowed: input.allowed.clone(),
-                description: input.description.clone(),
-            },
-        );
-    }
+    let inputs = super::inputs::compile_inputs(&action.input, &path.key("input"), r);
 
     if !(action.path.0.starts_with('/') || action.path.0.starts_with("{{")) {
         r.error_hint(
@@ -172,22 +133,19 @@ pub fn compile_action(
         ok = false;
     }
     let url_path = tc.template(&action.path.0, &request, &path.key("path"), r);
-    let base_url = match &action.base_url {
-        Some(b) => tc.template(&b.0, base, &path.key("base_url"), r).map(Some),
-        None => Some(None),
-    };
+    let base_url = optional(action.base_url.as_ref(), |b| {
+        tc.template(&b.0, base, &path.key("base_url"), r)
+    });
     let query = compile_pairs(&action.query, tc, &request, &path.key("query"), r);
     let headers = compile_pairs(&action.headers, tc, &request, &path.key("headers"), r);
-    let body = match &action.body {
-        Some(b) => compile_body(b, tc, &request, &path.key("body"), r).map(Some),
-        None => Some(None),
-    };
-    let output = mapping(&action.output, &path.key("output"), r);
-    let records = match &action.records {
-        Some(p) => json_path(p, &path.key("records"), r).map(Some),
-        None => Some(None),
-    };
-    let fields = mapping(&action.fields, &path.key("fields"), r);
+    let body = optional(action.body.as_ref(), |b| {
+        compile_body(b, tc, &request, &path.key("body"), r)
+    });
+    let output = super::values::mapping(&action.output, &path.key("output"), r);
+    let records = optional(action.records.as_ref(), |p| {
+        json_path(p, &path.key("records"), r)
+    });
+    let fields = super::values::mapping(&action.fields, &path.key("fields"), r);
     if !action.fields.is_empty() && action.records.is_none() {
         r.error_hint(
             "fields-without-records",
@@ -265,12 +223,14 @@ pub fn compile_action(
     );
     let timeout = optional_duration(&action.timeout, &path.key("timeout"), r);
 
+    // Every check above has run and reported; build the plan only if all passed.
+    ok.then_some(())?;
     Some(ActionPlan {
         name: name.to_string(),
         method: action.method,
         base_url: base_url?,
         path: url_path?,
-        inputs: ok.then_some(inputs)?,
+        inputs: inputs?,
         query: query?,
         headers: headers?,
         body: body?,
@@ -309,14 +269,12 @@ fn compile_error_rule(
         );
         return None;
     }
-    let when = match &rule.when {
-        Some(w) => tc.expression(&w.0, scope, &path.key("when"), r).map(Some),
-        None => Some(None),
-    };
-    let message = match &rule.message {
-        Some(m) => tc.template(&m.0, scope, &path.key("message"), r).map(Some),
-        None => Some(None),
-    };
+    let when = optional(rule.when.as_ref(), |w| {
+        tc.expression(&w.0, scope, &path.key("when"), r)
+    });
+    let message = optional(rule.message.as_ref(), |m| {
+        tc.template(&m.0, scope, &path.key("message"), r)
+    });
     Some(ErrorRulePlan {
         status: rule.status.clone(),
         when: when?,
@@ -333,7 +291,7 @@ pub fn compile_retry(
 ) -> Option<RetryPlan> {
     let Some(spec) = spec else {
         return Some(RetryPlan {
-            on_status: serde_json::from_str("[429, 502, 503, 504]").unwrap_or_default(),
+            on_status: crate::spec::errors::default_retry_status(),
             attempts: 3,
             backoff: Default::default(),
             initial_delay: Duration::from_millis(500),
@@ -474,10 +432,9 @@ fn compile_paginator(
         );
         ok = false;
     }
-    let max_duration = match &spec.max_duration {
-        Some(d) => duration(d, &path.key("max_duration"), r).map(Some),
-        None => Some(None),
-    };
+    let max_duration = optional(spec.max_duration.as_ref(), |d| {
+        duration(d, &path.key("max_duration"), r)
+    });
     Some(PaginatorPlan {
         name: name.to_string(),
         strategy: strategy?,

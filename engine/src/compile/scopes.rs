@@ -21,14 +21,20 @@ pub fn action_request(
     action: &str,
     inputs: impl IntoIterator<Item = String>,
 ) -> Scope {
-    base.clone()
-        .known("input", inputs, format!("input of action `{action}`"))
-        .any("run")
-        .known(
-            "page",
-            ["cursor", "number", "offset", "size"].map(String::from),
-            "pagination variable",
-        )
+    with_page(
+        base.clone()
+            .known("input", inputs, format!("input of action `{action}`"))
+            .any("run"),
+    )
+}
+
+/// Adds `page`, the pagination state: `page.cursor`, `page.number`, `page.offset`, `page.size`.
+pub fn with_page(scope: Scope) -> Scope {
+    scope.known(
+        "page",
+        ["cursor", "number", "offset", "size"].map(String::from),
+        "pagination variable",
+    )
 }
 
 /// Error rules and stop rules: the request scope plus the `response` (status, headers, body).

@@ -2,6 +2,7 @@
 
 use crate::load::{Reporter, YamlPath};
 use crate::spec::common::{DurationText, JsonPathText};
+use indexmap::IndexMap;
 use serde_json_path::JsonPath;
 use std::time::Duration;
 
@@ -35,6 +36,19 @@ pub fn duration(text: &DurationText, path: &YamlPath, r: &mut Reporter<'_>) -> O
     parsed
 }
 
+/// Compiles an optional spec value. The result is `Some(None)` when the value is absent,
+/// `Some(Some(..))` when it compiled, and `None` when it is present but invalid (already
+/// reported), so callers can `?` it once all checks have run.
+pub fn optional<T, U>(
+    value: Option<&T>,
+    compile: impl FnOnce(&T) -> Option<U>,
+) -> Option<Option<U>> {
+    match value {
+        None => Some(None),
+        Some(v) => compile(v).map(Some),
+    }
+}
+
 /// A polling interval: a duration of at least one second.
 pub fn interval(text: &DurationText, path: &YamlPath, r: &mut Reporter<'_>) -> Option<Duration> {
     let every = duration(text, path, r)?;
@@ -58,10 +72,7 @@ pub fn optional_duration(
     path: &YamlPath,
     r: &mut Reporter<'_>,
 ) -> Option<Option<Duration>> {
-    match text {
-        None => Some(None),
-        Some(t) => duration(t, path, r).map(Some),
-    }
+    optional(text.as_ref(), |t| duration(t, path, r))
 }
 
 /// Deepest nesting of brackets and parentheses accepted in a JSONPath query. The parser
@@ -128,6 +139,23 @@ pub fn json_path(text: &JsonPathText, path: &YamlPath, r: &mut Reporter<'_>) -> 
 
 fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or(text).trim()
+}
+
+/// Compiles a name -> JSONPath map (outputs, record fields, token-response extras).
+pub fn mapping(
+    map: &IndexMap<String, JsonPathText>,
+    path: &YamlPath,
+    r: &mut Reporter<'_>,
+) -> Option<Vec<(String, JsonPath)>> {
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (name, p) in map {
+        match json_path(p, &path.key(name.clone()), r) {
+            Some(p) => out.push((name.clone(), p)),
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
 }
 
 /// Ids of connectors and workflows: they appear in URLs and in `connector.action` names.

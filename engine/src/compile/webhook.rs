@@ -2,7 +2,7 @@
 
 use super::scopes;
 use super::template::{Scope, TemplateCompiler};
-use super::values::{duration, json_path};
+use super::values::{duration, json_path, optional};
 use crate::load::{Reporter, YamlPath};
 use crate::plan::{
     HandshakePlan, HmacPlan, SourcePlan, TimestampFrom, TimestampPlan, VerifyPlan, WebhookPlan,
@@ -25,12 +25,9 @@ pub fn compile_webhooks(
     for (i, h) in spec.handshakes.iter().enumerate() {
         let p = path.key("handshakes").index(i);
         let when = tc.expression(&h.when.0, &request, &p.key("when"), r);
-        let body = match &h.respond.body {
-            Some(b) => tc
-                .template(&b.0, &request, &p.key("respond").key("body"), r)
-                .map(Some),
-            None => Some(None),
-        };
+        let body = optional(h.respond.body.as_ref(), |b| {
+            tc.template(&b.0, &request, &p.key("respond").key("body"), r)
+        });
         if !(100..=599).contains(&h.respond.status) {
             r.error(
                 "invalid-value",
@@ -50,9 +47,10 @@ pub fn compile_webhooks(
             _ => ok = false,
         }
     }
-    let source = |r: &mut Reporter<'_>, s: &Option<ValueSource>, key: &str| match s {
-        Some(s) => compile_source(s, tc, &request, &path.key(key), r).map(Some),
-        None => Some(None),
+    let source = |r: &mut Reporter<'_>, s: &Option<ValueSource>, key: &str| {
+        optional(s.as_ref(), |s| {
+            compile_source(s, tc, &request, &path.key(key), r)
+        })
     };
     let event_id = source(r, &spec.event_id, "event_id");
     let event_type = source(r, &spec.event_type, "event_type");

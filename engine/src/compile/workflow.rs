@@ -4,7 +4,7 @@
 use super::request::{compile_body, compile_pairs};
 use super::scopes;
 use super::template::{Scope, TemplateCompiler};
-use super::values::{check_id, optional_duration};
+use super::values::{check_id, optional, optional_duration};
 use crate::diag::did_you_mean;
 use crate::load::{At, Loaded, Reporter, YamlPath};
 use crate::plan::{CronPlan, StepKind, StepPlan, StepRetryPlan, WorkflowPlan, WorkflowTriggerPlan};
@@ -266,17 +266,14 @@ fn compile_trigger(
                 }
             });
             let connection_ok = check_connection(&w.connection, &p.key("connection"), r);
-            let filter = match &w.filter {
-                Some(f) => tc
-                    .expression(
-                        &f.0,
-                        &scopes::webhook_filter(&Scope::new()),
-                        &p.key("filter"),
-                        r,
-                    )
-                    .map(Some),
-                None => Some(None),
-            };
+            let filter = optional(w.filter.as_ref(), |f| {
+                tc.expression(
+                    &f.0,
+                    &scopes::webhook_filter(&Scope::new()),
+                    &p.key("filter"),
+                    r,
+                )
+            });
             (event_ok && connection_ok).then_some(())?;
             Some(WorkflowTriggerPlan::Webhook {
                 connector: w.connector.clone(),
@@ -378,29 +375,9 @@ fn compile_trigger(
             })
         }
         TriggerSpec::Manual(m) => {
-            let p = path.key("manual").key("input");
-            let mut input = indexmap::IndexMap::new();
-            let mut ok = true;
-            for (name, i) in &m.input {
-                ok &= super::inputs::check_literal_type(
-                    i.value_type,
-                    i.default.as_ref(),
-                    &i.allowed,
-                    &p.key(name.clone()),
-                    r,
-                );
-                input.insert(
-                    name.clone(),
-                    crate::plan::InputPlan {
-                        value_type: i.value_type,
-                        required: !i.optional && i.default.is_none(),
-                        default: i.default.clone(),
-                        allowed: i.allowed.clone(),
-                        description: i.description.clone(),
-                    },
-                );
-            }
-            ok.then_some(WorkflowTriggerPlan::Manual { input })
+            let input =
+                super::inputs::compile_inputs(&m.input, &path.key("manual").key("input"), r)?;
+            Some(WorkflowTriggerPlan::Manual { input })
         }
     }
 }
@@ -509,13 +486,9 @@ impl StepContext<'_> {
             );
             return None;
         }
-        let condition = match &step.condition_if {
-            Some(e) => self
-                .tc
-                .expression(&e.0, &scope, &path.key("if"), r)
-                .map(Some),
-            None => Some(None),
-        };
+        let condition = optional(step.condition_if.as_ref(), |e| {
+            self.tc.expression(&e.0, &scope, &path.key("if"), r)
+        });
         let kind = self.kind(step, &scope, path, earlier, loop_vars, r);
         let retry = match &step.retry {
             None => Some(None),
@@ -684,10 +657,9 @@ impl StepContext<'_> {
             let url = tc.template(&h.url.0, scope, &p.key("url"), r);
             let headers = compile_pairs(&h.headers, tc, scope, &p.key("headers"), r);
             let query = compile_pairs(&h.query, tc, scope, &p.key("query"), r);
-            let body = match &h.body {
-                Some(b) => compile_body(b, tc, scope, &p.key("body"), r).map(Some),
-                None => Some(None),
-            };
+            let body = optional(h.body.as_ref(), |b| {
+                compile_body(b, tc, scope, &p.key("body"), r)
+            });
             return Some(StepKind::Http {
                 method: h.method,
                 url: url?,

@@ -124,7 +124,8 @@ pub struct RetrySpec {
     pub on_network_error: bool,
 }
 
-fn default_retry_status() -> Vec<StatusPattern> {
+/// The statuses retried when a retry policy does not list its own.
+pub(crate) fn default_retry_status() -> Vec<StatusPattern> {
     vec![
         StatusPattern::Code(429),
         StatusPattern::Code(502),
