@@ -39,3 +39,47 @@ pub fn normalized_path(path: &NormalizedPath<'_>) -> String {
     }
     out
 }
+
+/// Whether a (valid) query is singular in the sense of RFC 9535 section 2.3.5.1: only
+/// child segments with one name or one index each, so it selects at most one node.
+/// Descendant segments, wildcards, slices, filters and selector lists make it non-singular.
+pub fn is_singular(query: &str) -> bool {
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut prev = '\0';
+    for c in query.chars() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '\'' | '"' => quote = Some(c),
+            '*' | '?' | ':' | ',' => return false,
+            '.' if prev == '.' => return false,
+            _ => {}
+        }
+        prev = c;
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_singular;
+
+    #[test]
+    fn singular_queries() {
+        for q in ["$", "$.a", "$.a.b[0]", "$['a,b']", "$[\"x*\"].y", "$.a[-1]"] {
+            assert!(is_singular(q), "{q}");
+        }
+        for q in ["$.*", "$..a", "$.a[0:2]", "$.a[?@.b]", "$['a','b']", "$.a[*].b"] {
+            assert!(!is_singular(q), "{q}");
+        }
+    }
+}

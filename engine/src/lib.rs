@@ -7,6 +7,7 @@
 //!
 //! ```text
 //! YAML on disk --load--> spec::*  --compile--> plan::*   (all problems reported together)
+//! plan::ActionPlan + Connection --interpret--> HTTP requests -> output / records
 //! ```
 //!
 //! # Layout
@@ -16,6 +17,8 @@
 //! - [`compile`]: spec -> plan: references resolved, templates, JSONPath and cron compiled,
 //!   lints run; every problem collected as a [`diag::Diagnostic`].
 //! - [`plan`]: the checked form the runtime executes; it never holds raw YAML.
+//! - [`interpret`]: the HTTP interpreter that runs connector actions (auth, pagination,
+//!   mapping, retries, rate limits).
 //! - [`diag`]: diagnostics and their human, JSON and GitHub renderings.
 //! - [`schema`]: JSON Schema and reference-doc generation from the spec types.
 //! - [`server`]: the HTTP server of `switchyard serve` (axum).
@@ -24,6 +27,7 @@
 pub mod cli;
 pub mod compile;
 pub mod diag;
+pub mod interpret;
 pub mod jsonpath;
 pub mod load;
 pub mod plan;

@@ -1,6 +1,7 @@
 //! The `switchyard` command line. Thin: parse arguments, call the library, map results to
 //! exit codes.
 
+mod call;
 mod schema;
 mod serve;
 mod validate;
@@ -22,6 +23,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Write (or check) the JSON Schemas and the spec reference generated from the spec types.
     Schema(schema::SchemaArgs),
+    /// Run one connector action against the provider and print its output or records.
+    Call(call::CallArgs),
     /// Load and check the specs, then serve health checks and the catalog over HTTP.
     Serve(serve::ServeArgs),
 }
@@ -53,5 +56,6 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Validate(args) => validate::run(args),
         Command::Schema(args) => schema::run(args),
         Command::Serve(args) => serve::run_serve(args),
+        Command::Call(args) => call::run(args),
     }
 }

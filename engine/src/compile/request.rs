@@ -11,6 +11,7 @@ use crate::plan::{
     StopPlan, StrategyPlan, TemplatePairs,
 };
 use crate::spec::ConnectorSpec;
+use crate::spec::common::HttpMethod;
 use crate::spec::action::{ActionSpec, BodySpec};
 use crate::spec::common::TemplateMap;
 use crate::spec::errors::{ErrorRule, RateLimitSpec, RetrySpec};
@@ -141,19 +142,55 @@ pub fn compile_action(
     let body = optional(action.body.as_ref(), |b| {
         compile_body(b, tc, &request, &path.key("body"), r)
     });
-    let output = super::values::mapping(&action.output, &path.key("output"), r);
+    let output = super::values::field_mapping(&action.output, &path.key("output"), r);
     let records = optional(action.records.as_ref(), |p| {
         json_path(p, &path.key("records"), r)
     });
-    let fields = super::values::mapping(&action.fields, &path.key("fields"), r);
-    if !action.fields.is_empty() && action.records.is_none() {
-        r.error_hint(
-            "fields-without-records",
-            &path.key("fields"),
-            format!("action `{name}` maps `fields` but has no `records`"),
-            Some("`fields` apply to each record: add `records: <JSONPath to the list>`".into()),
-        );
-        ok = false;
+    let fields = super::values::field_mapping(&action.fields, &path.key("fields"), r);
+    let record_scope = scopes::record(&request);
+    let filter = optional(action.filter.as_ref(), |f| {
+        tc.expression(&f.0, &record_scope, &path.key("filter"), r)
+    });
+    let add_fields = compile_pairs(
+        &action.add_fields,
+        tc,
+        &record_scope,
+        &path.key("add_fields"),
+        r,
+    );
+    let remove_fields: Vec<Vec<String>> = action
+        .remove_fields
+        .iter()
+        .map(|f| f.split('.').map(String::from).collect())
+        .collect();
+    for (i, field) in action.remove_fields.iter().enumerate() {
+        if field.split('.').any(str::is_empty) {
+            r.error(
+                "invalid-value",
+                &path.key("remove_fields").index(i),
+                format!("`{field}` is not a field name or a dotted path such as `user.id`"),
+            );
+            ok = false;
+        }
+    }
+    let per_record = [
+        ("fields", !action.fields.is_empty()),
+        ("filter", action.filter.is_some()),
+        ("add_fields", !action.add_fields.is_empty()),
+        ("remove_fields", !action.remove_fields.is_empty()),
+    ];
+    for (key, used) in per_record {
+        if used && action.records.is_none() {
+            r.error_hint(
+                "fields-without-records",
+                &path.key(key),
+                format!("action `{name}` has `{key}` but no `records`"),
+                Some(format!(
+                    "`{key}` applies to each record: add `records: <JSONPath to the list>`"
+                )),
+            );
+            ok = false;
+        }
     }
 
     let paginator = match &action.paginate {
@@ -237,11 +274,19 @@ pub fn compile_action(
         output: output?,
         records: records?,
         fields: fields?,
+        filter: filter?,
+        add_fields: add_fields?,
+        remove_fields,
         paginator: paginator?,
         error_rules,
         retry: retry?,
         rate_limit: shared.rate_limit.clone(),
         timeout: timeout?,
+        idempotent: action.idempotent.unwrap_or(
+            action.idempotency_key.is_some()
+                || !matches!(action.method, HttpMethod::Post | HttpMethod::Patch),
+        ),
+        idempotency_key: action.idempotency_key.clone(),
     })
 }
 

@@ -37,6 +37,11 @@ pub fn with_page(scope: Scope) -> Scope {
     )
 }
 
+/// Record filters and added fields: the request scope plus the `record` being mapped.
+pub fn record(request: &Scope) -> Scope {
+    request.clone().any("record")
+}
+
 /// Error rules and stop rules: the request scope plus the `response` (status, headers, body).
 pub fn action_response(request: &Scope) -> Scope {
     request.clone().any("response")

@@ -1,5 +1,6 @@
 //! Compiling small values: durations, JSONPath queries, names.
 
+use crate::plan::FieldPath;
 use crate::load::{Reporter, YamlPath};
 use crate::spec::common::{DurationText, JsonPathText};
 use indexmap::IndexMap;
@@ -156,6 +157,25 @@ pub fn mapping(
         }
     }
     ok.then_some(out)
+}
+
+/// Compiles a name -> JSONPath map whose values are read one per name (outputs, fields).
+pub fn field_mapping(
+    map: &IndexMap<String, JsonPathText>,
+    path: &YamlPath,
+    r: &mut Reporter<'_>,
+) -> Option<Vec<(String, FieldPath)>> {
+    let paths = mapping(map, path, r)?;
+    Some(
+        paths
+            .into_iter()
+            .zip(map.values())
+            .map(|((name, path), text)| {
+                let singular = crate::jsonpath::is_singular(&text.0);
+                (name, FieldPath { path, singular })
+            })
+            .collect(),
+    )
 }
 
 /// Ids of connectors and workflows: they appear in URLs and in `connector.action` names.

@@ -122,15 +122,33 @@ pub struct ActionPlan {
     pub query: TemplatePairs,
     pub headers: TemplatePairs,
     pub body: Option<BodyPlan>,
-    pub output: Vec<(String, JsonPath)>,
+    pub output: Vec<(String, FieldPath)>,
     pub records: Option<JsonPath>,
-    pub fields: Vec<(String, JsonPath)>,
+    pub fields: Vec<(String, FieldPath)>,
+    /// Records kept when this is true.
+    pub filter: Option<CompiledExpression>,
+    pub add_fields: Vec<(String, TemplateTree)>,
+    /// Each entry is a path of object keys (`user.avatar_url` -> `["user", "avatar_url"]`).
+    pub remove_fields: Vec<Vec<String>>,
     pub paginator: Option<PaginatorPlan>,
     /// The action's own rules followed by the connector's: first match wins.
     pub error_rules: Vec<ErrorRulePlan>,
     pub retry: RetryPlan,
     pub rate_limit: Option<RateLimitPlan>,
     pub timeout: Option<Duration>,
+    /// Whether a retry after the request may have reached the provider is safe.
+    pub idempotent: bool,
+    /// Header carrying the per-call idempotency key.
+    pub idempotency_key: Option<String>,
+}
+
+/// A JSONPath used to read one named value.
+#[derive(Debug, Clone)]
+pub struct FieldPath {
+    pub path: JsonPath,
+    /// RFC 9535 singular query (names and indexes only): reads one value or null. Other
+    /// queries read the list of every match.
+    pub singular: bool,
 }
 
 /// A typed input.

@@ -2,7 +2,8 @@
 //! its response).
 
 use super::common::{
-    DurationText, HttpMethod, JsonPathText, Template, TemplateMap, TemplateValue, ValueType,
+    DurationText, Expression, HttpMethod, JsonPathText, Template, TemplateMap, TemplateValue,
+    ValueType,
 };
 use super::errors::{ErrorRule, RetrySpec};
 use indexmap::IndexMap;
@@ -51,6 +52,19 @@ pub struct ActionSpec {
     /// Example: `fields: { id: $.id, title: $.title, author: $.user.login }`.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub fields: IndexMap<String, JsonPathText>,
+    /// For list actions: keep only the records for which this expression over `record` (and
+    /// `input`, `config`) is true. Example: `filter: "record.state == 'open'"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<Expression>,
+    /// For list actions: fields added to each record (after `fields`), templates over
+    /// `record`; a template that is one expression keeps its JSON type.
+    /// Example: `add_fields: { summary: "{{ record.title }} by {{ record.user.login }}" }`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub add_fields: TemplateMap,
+    /// For list actions: fields removed from each record, by name; `a.b` reaches into
+    /// nested objects. Example: `remove_fields: [body, user.avatar_url]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove_fields: Vec<String>,
     /// Name of a pagination strategy from the connector's `pagination` section.
     /// Example: `paginate: link_header`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -63,6 +77,18 @@ pub struct ActionSpec {
     /// Example: `retry: { attempts: 1 }` (never retry a non-idempotent call).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<RetrySpec>,
+    /// Whether sending the request twice is harmless, so it may be retried after a timeout
+    /// or a 5xx. Defaults to true for GET, HEAD, PUT, DELETE and OPTIONS and for actions
+    /// with an `idempotency_key`; false for POST and PATCH, which are then retried only when
+    /// the provider cannot have acted on them (connection refused, 429).
+    /// Example: `idempotent: true` (a POST search endpoint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotent: Option<bool>,
+    /// Header that carries an idempotency key: the same for every attempt of one call
+    /// (derived from the run and step ids; random per call outside a run), so the provider
+    /// can drop duplicates. Example: `idempotency_key: Idempotency-Key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
     /// Deadline for the whole action, all pages and retries included. Example: `timeout: 2m`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<DurationText>,
