@@ -106,7 +106,7 @@ const CASES: &[Case] = &[
         name: "misspelled action field",
         yaml: "connector: demo\nname: Demo\nbase_url: https://x\nauth: { none: {} }\nactions:\n  a:\n    metod: GET\n    path: /a\n",
         errors: &[
-            "7:5 unknown-field: unknown field `metod`, expected one of `description`, `method`, `path`, `base_url`, `input`, `query`, `headers`, `body`, `output`, `records`, `fields`, `paginate`, `errors`, `retry`, `timeout`",
+            "7:5 unknown-field: unknown field `metod`, expected one of `description`, `method`, `path`, `base_url`, `input`, `query`, `headers`, `body`, `output`, `records`, `fields`, `filter`, `add_fields`, `remove_fields`, `paginate`, `errors`, `retry`, `idempotent`, `idempotency_key`, `timeout`",
         ],
     },
     Case {
@@ -159,7 +159,7 @@ const CASES: &[Case] = &[
         name: "several structural errors are all reported",
         yaml: "connector: demo\nname: Demo\nbase_url: https://x\nauth: { none: {} }\nactions:\n  a: { method: GET, path: /a, colour: red }\n  b: { method: GOT, path: /b }\n  c: { method: GET }\n",
         errors: &[
-            "6:31 unknown-field: unknown field `colour`, expected one of `description`, `method`, `path`, `base_url`, `input`, `query`, `headers`, `body`, `output`, `records`, `fields`, `paginate`, `errors`, `retry`, `timeout`",
+            "6:31 unknown-field: unknown field `colour`, expected one of `description`, `method`, `path`, `base_url`, `input`, `query`, `headers`, `body`, `output`, `records`, `fields`, `filter`, `add_fields`, `remove_fields`, `paginate`, `errors`, `retry`, `idempotent`, `idempotency_key`, `timeout`",
             "7:16 unknown-kind: unknown variant `GOT`, expected one of `GET`, `POST`, `PUT`, `PATCH`, `DELETE`, `HEAD`, `OPTIONS`",
             "8:3 missing-field: missing field `path`",
         ],
@@ -239,7 +239,7 @@ const CASES: &[Case] = &[
     Case {
         name: "fields without records",
         yaml: "connector: demo\nname: Demo\nbase_url: https://x\nauth: { none: {} }\nactions:\n  a:\n    method: GET\n    path: /a\n    fields: { id: $.id }\n",
-        errors: &["9:13 fields-without-records: action `a` maps `fields` but has no `records`"],
+        errors: &["9:13 fields-without-records: action `a` has `fields` but no `records`"],
     },
     Case {
         name: "bad duration",

@@ -1,7 +1,9 @@
 //! Integration tests, in one binary so the crate is linked once.
 
 mod broken_specs;
+mod call_cli;
 mod cli;
+mod interpreter;
 mod jsonpath_cts;
 mod no_panic;
 mod schema_drift;

@@ -274,12 +274,10 @@ fn build_call(
         }
     }
     if !connector.actions.contains_key(&args.action) {
-        let hint = crate::diag::did_you_mean(
-            &args.action,
-            connector.actions.keys().map(String::as_str),
-        )
-        .map(|h| format!(" ({h})"))
-        .unwrap_or_default();
+        let hint =
+            crate::diag::did_you_mean(&args.action, connector.actions.keys().map(String::as_str))
+                .map(|h| format!(" ({h})"))
+                .unwrap_or_default();
         problems.push(format!(
             "connector `{}` has no action `{}`{hint}",
             connector.id, args.action
@@ -314,7 +312,10 @@ fn build_call(
 fn split_pair(pair: &str, flag: &str) -> Result<(String, String), String> {
     match pair.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
-        _ => Err(format!("{flag} expects KEY=VALUE, got `{}`", pair.split('=').next().unwrap_or(""))),
+        _ => Err(format!(
+            "{flag} expects KEY=VALUE, got `{}`",
+            pair.split('=').next().unwrap_or("")
+        )),
     }
 }
 
@@ -358,8 +359,11 @@ impl StdoutSink {
                     self.out.write_all(b"\n")?;
                 }
                 Format::Json => {
-                    self.out
-                        .write_all(if self.written == 0 { b"[\n  " } else { b",\n  " })?;
+                    self.out.write_all(if self.written == 0 {
+                        b"[\n  "
+                    } else {
+                        b",\n  "
+                    })?;
                     serde_json::to_writer(&mut self.out, record)?;
                 }
             }

@@ -11,8 +11,8 @@ use crate::plan::{
     StopPlan, StrategyPlan, TemplatePairs,
 };
 use crate::spec::ConnectorSpec;
-use crate::spec::common::HttpMethod;
 use crate::spec::action::{ActionSpec, BodySpec};
+use crate::spec::common::HttpMethod;
 use crate::spec::common::TemplateMap;
 use crate::spec::errors::{ErrorRule, RateLimitSpec, RetrySpec};
 use crate::spec::pagination::{CursorSource, PaginationStrategy, PaginatorSpec, StopRule};

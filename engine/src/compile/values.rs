@@ -1,7 +1,7 @@
 //! Compiling small values: durations, JSONPath queries, names.
 
-use crate::plan::FieldPath;
 use crate::load::{Reporter, YamlPath};
+use crate::plan::FieldPath;
 use crate::spec::common::{DurationText, JsonPathText};
 use indexmap::IndexMap;
 use serde_json_path::JsonPath;

@@ -199,7 +199,10 @@ impl Interpreter {
         };
         let vars = Vars::new()
             .with("input", value::from_json(Json::Object(input)))
-            .with("config", value::from_json(Json::Object(conn.config.clone())))
+            .with(
+                "config",
+                value::from_json(Json::Object(conn.config.clone())),
+            )
             .with(
                 "secrets",
                 value::from_json(Json::Object(conn.secrets.clone())),
@@ -220,10 +223,7 @@ impl Interpreter {
                     "idempotency_key": idempotency_key,
                 })),
             )
-            .with(
-                "page",
-                PageState::first(action.paginator.as_ref()).vars(),
-            );
+            .with("page", PageState::first(action.paginator.as_ref()).vars());
         let ctx = vars.context();
         let plan = auth::select(
             connector,
@@ -285,7 +285,16 @@ impl Interpreter {
 
         loop {
             let (response, body, verdict) = self
-                .complete(conn, &mut p, &vars, &mut request, inflight, &limiter, sink, &mut outcome)
+                .complete(
+                    conn,
+                    &mut p,
+                    &vars,
+                    &mut request,
+                    inflight,
+                    &limiter,
+                    sink,
+                    &mut outcome,
+                )
                 .await?;
             outcome.pages += 1;
             if verdict == Verdict::Ignore {
@@ -320,7 +329,11 @@ impl Interpreter {
                             {
                                 return Err(ActionError::Pagination(format!(
                                     "the API returned the same {} twice (`{}`): stopping instead of looping",
-                                    if next.next_url.is_some() { "next URL" } else { "cursor" },
+                                    if next.next_url.is_some() {
+                                        "next URL"
+                                    } else {
+                                        "cursor"
+                                    },
                                     cut(token)
                                 )));
                             }
@@ -360,12 +373,9 @@ impl Interpreter {
             let more = next.is_some();
             if let Some(next) = next {
                 // A window used up (remaining 0) is waited out before the next page.
-                if let Some(wait) = retry::requested_wait(
-                    &response,
-                    action.rate_limit.as_ref(),
-                    SystemTime::now(),
-                )
-                .filter(|w| !w.is_zero())
+                if let Some(wait) =
+                    retry::requested_wait(&response, action.rate_limit.as_ref(), SystemTime::now())
+                        .filter(|w| !w.is_zero())
                 {
                     self.wait_or_fail(action, response.status, wait, p.deadline)
                         .await?;
@@ -522,11 +532,16 @@ impl Interpreter {
                     let safe = matches!(error, TransportError::Connect(_)) || action.idempotent;
                     let wait = retry::backoff(retry, attempt);
                     let past_deadline = Instant::now() + wait > p.deadline;
-                    if !retry.on_network_error || !safe || attempt >= retry.attempts || past_deadline
+                    if !retry.on_network_error
+                        || !safe
+                        || attempt >= retry.attempts
+                        || past_deadline
                     {
                         exchange.note = error.to_string();
                         sink.exchange(&exchange);
-                        if matches!(error, TransportError::Timeout(_)) && Instant::now() >= p.deadline {
+                        if matches!(error, TransportError::Timeout(_))
+                            && Instant::now() >= p.deadline
+                        {
                             return Err(ActionError::Deadline(p.deadline - p.started));
                         }
                         return Err(ActionError::Transport {

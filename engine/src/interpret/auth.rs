@@ -58,11 +58,15 @@ pub enum AuthError {
     },
     #[error("auth mode `{mode}`: {error}")]
     Render { mode: String, error: RenderError },
-    #[error("auth mode `{mode}` needs an OAuth access token from a connection (or `-s access_token=...`)")]
+    #[error(
+        "auth mode `{mode}` needs an OAuth access token from a connection (or `-s access_token=...`)"
+    )]
     NoToken { mode: String },
     #[error("auth mode `{mode}`: {message}")]
     Token { mode: String, message: String },
-    #[error("no auth mode of connector `{connector}` can be used with the config and secrets given: {tried}")]
+    #[error(
+        "no auth mode of connector `{connector}` can be used with the config and secrets given: {tried}"
+    )]
     NoneUsable { connector: String, tried: String },
 }
 
@@ -91,10 +95,12 @@ pub fn select<'a>(
     let mut tried = Vec::new();
     for plan in &connector.auth {
         let usable = match plan {
-            AuthPlan::OAuth2(_) | AuthPlan::OAuth2ClientCredentials(_) => {
-                has_token.then_some(()).ok_or_else(|| "no access token".to_string())
-            }
-            other => static_parts(other, ctx).map(|_| ()).map_err(|e| e.to_string()),
+            AuthPlan::OAuth2(_) | AuthPlan::OAuth2ClientCredentials(_) => has_token
+                .then_some(())
+                .ok_or_else(|| "no access token".to_string()),
+            other => static_parts(other, ctx)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
         };
         match usable {
             Ok(()) => return Ok(plan),
@@ -176,7 +182,8 @@ fn static_parts(plan: &AuthPlan, ctx: &Value) -> Result<AuthParts, AuthError> {
                 Some(p) => text(p)?,
                 None => String::new(),
             };
-            let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+            let encoded =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
             parts
                 .headers
                 .push(("Authorization".into(), format!("Basic {encoded}")));

@@ -25,7 +25,7 @@ pub mod request;
 pub mod retry;
 pub mod value;
 
-pub use action::{CollectSink, Call, Exchange, Interpreter, Options, Outcome, RunRef, Sink};
+pub use action::{Call, CollectSink, Exchange, Interpreter, Options, Outcome, RunRef, Sink};
 pub use auth::{StaticToken, TokenSource};
 pub use client::{HttpClient, HttpRequest, HttpResponse, ReqwestClient, TransportError};
 pub use connection::Connection;

@@ -44,11 +44,7 @@ pub fn raw_records<'a>(action: &ActionPlan, body: &'a Json) -> Vec<&'a Json> {
 
 /// Maps one page of records. `vars` is the request context; each record is added to it
 /// as `record` for the filter and the added fields. Records the filter drops are skipped.
-pub fn map_page(
-    action: &ActionPlan,
-    raw: &[&Json],
-    vars: &Vars,
-) -> Result<Vec<Json>, RenderError> {
+pub fn map_page(action: &ActionPlan, raw: &[&Json], vars: &Vars) -> Result<Vec<Json>, RenderError> {
     let plain = action.fields.is_empty()
         && action.filter.is_none()
         && action.add_fields.is_empty()

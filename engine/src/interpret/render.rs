@@ -136,7 +136,10 @@ pub fn render(template: &CompiledTemplate, ctx: &Value) -> Result<Json, RenderEr
 
 /// Renders a template and turns the result into text (numbers and booleans as JSON).
 /// `None` when it renders to null.
-pub fn render_text(template: &CompiledTemplate, ctx: &Value) -> Result<Option<String>, RenderError> {
+pub fn render_text(
+    template: &CompiledTemplate,
+    ctx: &Value,
+) -> Result<Option<String>, RenderError> {
     Ok(json_to_text(render(template, ctx)?))
 }
 
@@ -202,7 +205,10 @@ mod tests {
     #[test]
     fn expressions_keep_their_type_and_text_renders_to_strings() {
         let ctx = Vars::new()
-            .with("input", value::from_json(json!({"n": 3, "tags": ["a", "b"]})))
+            .with(
+                "input",
+                value::from_json(json!({"n": 3, "tags": ["a", "b"]})),
+            )
             .context();
         assert_eq!(render(&template("{{ input.n }}"), &ctx).unwrap(), json!(3));
         assert_eq!(
@@ -218,7 +224,9 @@ mod tests {
 
     #[test]
     fn missing_values_are_errors_not_empty_strings() {
-        let ctx = Vars::new().with("input", value::from_json(json!({}))).context();
+        let ctx = Vars::new()
+            .with("input", value::from_json(json!({})))
+            .context();
         let err = render(&template("x{{ input.nope }}"), &ctx).unwrap_err();
         assert!(err.message.contains("undefined"), "{err}");
     }

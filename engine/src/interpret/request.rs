@@ -29,15 +29,26 @@ pub struct RequestParts<'a> {
 
 /// Names of headers whose values are credentials (for `***` in dry runs and logs).
 pub fn sensitive_headers(auth: &AuthParts) -> Vec<String> {
-    auth.headers.iter().map(|(n, _)| n.to_ascii_lowercase()).collect()
+    auth.headers
+        .iter()
+        .map(|(n, _)| n.to_ascii_lowercase())
+        .collect()
 }
 
 /// Renders the request for `page`. `ctx` holds `input`, `config`, `secrets`, `page`, ...
-pub fn build(parts: &RequestParts<'_>, page: &PageState, ctx: &Value) -> Result<HttpRequest, ActionError> {
+pub fn build(
+    parts: &RequestParts<'_>,
+    page: &PageState,
+    ctx: &Value,
+) -> Result<HttpRequest, ActionError> {
     let action = parts.action;
-    let base_template = action.base_url.as_ref().unwrap_or(&parts.connector.base_url);
+    let base_template = action
+        .base_url
+        .as_ref()
+        .unwrap_or(&parts.connector.base_url);
     let base = render::render_text(base_template, ctx)?.unwrap_or_default();
-    let base_url = url::Url::parse(&base).map_err(|e| ActionError::Url(format!("base URL `{base}`: {e}")))?;
+    let base_url =
+        url::Url::parse(&base).map_err(|e| ActionError::Url(format!("base URL `{base}`: {e}")))?;
 
     let mut query: Vec<(String, String)> = Vec::new();
     let mut headers: Vec<(String, String)> = Vec::new();
@@ -162,7 +173,11 @@ pub fn build(parts: &RequestParts<'_>, page: &PageState, ctx: &Value) -> Result<
 }
 
 /// Renders name/template pairs; null values are left out, lists repeat the name.
-fn push_pairs(out: &mut Vec<(String, String)>, pairs: &TemplatePairs, ctx: &Value) -> Result<(), ActionError> {
+fn push_pairs(
+    out: &mut Vec<(String, String)>,
+    pairs: &TemplatePairs,
+    ctx: &Value,
+) -> Result<(), ActionError> {
     for (name, tree) in pairs {
         match render::render_tree(tree, ctx)? {
             Json::Array(items) => {
@@ -183,8 +198,16 @@ fn push_pairs(out: &mut Vec<(String, String)>, pairs: &TemplatePairs, ctx: &Valu
 }
 
 /// The request as text for `--dry-run` and `-v`: credentials and secrets shown as `***`.
-pub fn describe(request: &HttpRequest, sensitive: &[String], redactor: &super::error::Redactor) -> String {
-    let mut out = format!("{} {}\n", request.method, redactor.redact(request.url.as_str()));
+pub fn describe(
+    request: &HttpRequest,
+    sensitive: &[String],
+    redactor: &super::error::Redactor,
+) -> String {
+    let mut out = format!(
+        "{} {}\n",
+        request.method,
+        redactor.redact(request.url.as_str())
+    );
     for (name, value) in &request.headers {
         let shown = if sensitive.contains(&name.to_ascii_lowercase()) {
             "***".to_string()

@@ -157,7 +157,10 @@ pub fn backoff(plan: &RetryPlan, retry: u32) -> Duration {
         Backoff::Constant => plan.initial_delay.min(plan.max_delay),
         Backoff::Exponential => {
             let factor = 2u32.saturating_pow(retry.saturating_sub(1).min(31));
-            let ceiling = plan.initial_delay.saturating_mul(factor).min(plan.max_delay);
+            let ceiling = plan
+                .initial_delay
+                .saturating_mul(factor)
+                .min(plan.max_delay);
             ceiling.mul_f64(fastrand::f64())
         }
     }
@@ -199,7 +202,10 @@ mod tests {
     #[test]
     fn provider_messages_are_found_and_cut() {
         let body = serde_json::json!({"error": {"message": "boom"}});
-        assert_eq!(default_message(500, &body), "HTTP 500 Internal Server Error: boom");
+        assert_eq!(
+            default_message(500, &body),
+            "HTTP 500 Internal Server Error: boom"
+        );
         let long = Json::String("x".repeat(1000));
         assert!(default_message(400, &long).len() < 340);
     }

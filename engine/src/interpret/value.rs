@@ -166,8 +166,14 @@ mod tests {
         assert_eq!(eval("r.a.b[-1].c", doc.clone()), Value::from(true));
         assert_eq!(eval("r.s == 'open'", doc.clone()), Value::from(true));
         assert_eq!(eval("r.a.b | length", doc.clone()), Value::from(3));
-        assert_eq!(eval("r.a.b | tojson", doc.clone()).as_str(), Some(r#"[1,"two",{"c":true}]"#));
-        assert_eq!(eval("r | list | join(',')", doc.clone()).as_str(), Some("a,s"));
+        assert_eq!(
+            eval("r.a.b | tojson", doc.clone()).as_str(),
+            Some(r#"[1, "two", {"c": true}]"#)
+        );
+        assert_eq!(
+            eval("r | list | join(',')", doc.clone()).as_str(),
+            Some("a,s")
+        );
         assert_eq!(eval("r.missing is defined", doc), Value::from(false));
     }
 
