@@ -748,3 +748,39 @@ async fn a_rejected_oauth_token_is_replaced_once() {
     let (result, _) = call(&conn, "me", json!({})).await;
     assert_eq!(result.unwrap().output, json!({"me": 1}));
 }
+
+#[tokio::test]
+async fn requests_per_second_spaces_out_requests() {
+    let server = MockServer::start().await;
+    Mock::given(path("/items"))
+        .respond_with(|r: &Request| {
+            let n: u64 = r
+                .url
+                .query_pairs()
+                .find(|(k, _)| k == "page")
+                .and_then(|(_, v)| v.parse().ok())
+                .unwrap_or(1);
+            let items = if n <= 5 {
+                json!([{ "id": n }])
+            } else {
+                json!([])
+            };
+            ResponseTemplate::new(200).set_body_json(json!({ "items": items }))
+        })
+        .expect(6)
+        .mount(&server)
+        .await;
+    let plan = connector(&format!(
+        "rate_limit: {{ requests_per_second: 10 }}\npagination:\n  p: {{ strategy: {{ page_number: {{ param: page }} }}, max_pages: 10 }}\n{LIST}"
+    ));
+    let started = Instant::now();
+    let (result, sink) = call(&connection(plan, &server), "list", json!({})).await;
+    result.unwrap();
+    assert_eq!(ids(&sink), [1, 2, 3, 4, 5]);
+    // Six requests at 10 per second: the last one cannot start before 0.5 s.
+    assert!(
+        started.elapsed() >= Duration::from_millis(450),
+        "{:?}",
+        started.elapsed()
+    );
+}
