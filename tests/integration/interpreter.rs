@@ -784,3 +784,84 @@ async fn requests_per_second_spaces_out_requests() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn form_and_raw_bodies_query_lists_and_a_cursor_in_the_body() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/form"))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .and(wiremock::matchers::body_string("To=%2B1555&Body=hi+there"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"sid": "SM1"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/raw"))
+        .and(header("content-type", "text/csv"))
+        .and(wiremock::matchers::body_string("a,b\n1,2"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("stored"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/tags"))
+        .and(|r: &Request| r.url.query() == Some("tag=a&tag=b&n=3"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": 1})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/search"))
+        .and(body_json(json!({"q": "x"})))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"items": [{"id": 1}], "next": "n2"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/search"))
+        .and(body_json(json!({"q": "x", "after": "n2"})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"items": [{"id": 2}]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let plan = connector(
+        r#"pagination:
+  in_body: { strategy: { cursor: { token: { body: $.next }, param: after, in: body } }, max_pages: 5 }
+actions:
+  form:
+    method: POST
+    path: /form
+    input: { to: { type: string }, text: { type: string } }
+    body: { form: { To: "{{ input.to }}", Body: "{{ input.text }}" } }
+  raw:
+    method: POST
+    path: /raw
+    body: { raw: { content_type: text/csv, content: "a,b\n1,2" } }
+  tags:
+    method: GET
+    path: /tags
+    input: { tags: { type: array }, n: { type: integer }, skip: { type: string, optional: true } }
+    query: { tag: "{{ input.tags }}", n: "{{ input.n }}", skip: "{{ input.skip }}" }
+  search:
+    method: POST
+    path: /search
+    idempotent: true
+    body: { json: { q: x } }
+    records: $.items[*]
+    paginate: in_body
+"#,
+    );
+    let conn = connection(plan, &server);
+    let (r, _) = call(&conn, "form", json!({"to": "+1555", "text": "hi there"})).await;
+    assert_eq!(r.unwrap().output, json!({"sid": "SM1"}));
+    let (r, _) = call(&conn, "raw", json!({})).await;
+    assert_eq!(r.unwrap().output, json!("stored"));
+    let (r, _) = call(&conn, "tags", json!({"tags": ["a", "b"], "n": 3})).await;
+    assert_eq!(r.unwrap().output, json!({"ok": 1}));
+    let (r, sink) = call(&conn, "search", json!({})).await;
+    r.unwrap();
+    assert_eq!(ids(&sink), [1, 2]);
+}

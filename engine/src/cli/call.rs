@@ -95,7 +95,7 @@ pub fn run(args: CallArgs) -> ExitCode {
     };
     let interpreter = Interpreter::new(Arc::new(client), options);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(1)
         .enable_all()
         .build()
     {

@@ -128,6 +128,13 @@ struct Prepared<'a> {
     deadline: Instant,
 }
 
+impl Prepared<'_> {
+    /// The call's deadline and its length, for requests and their error message.
+    fn budget(&self) -> (Instant, Duration) {
+        (self.deadline, self.deadline - self.started)
+    }
+}
+
 impl Interpreter {
     pub fn new(client: Arc<dyn HttpClient>, options: Options) -> Self {
         Interpreter {
@@ -274,7 +281,7 @@ impl Interpreter {
         let mut vars = p.vars.clone();
         vars.set("page", page.vars());
         let mut request = request::build(&self.parts(conn, &p), &page, &vars.context())?;
-        let mut inflight = self.spawn(&request, &limiter, p.deadline)?;
+        let mut inflight = self.spawn(&request, &limiter, p.budget())?;
         let paging_deadline = action
             .paginator
             .as_ref()
@@ -305,7 +312,7 @@ impl Interpreter {
                 outcome.output = records::output(action, &body);
                 return Ok(outcome);
             }
-            let raw = records::raw_records(action, &body);
+            let count = records::count(action, &body);
             let record_vars = vars.clone();
 
             let next = match &action.paginator {
@@ -317,7 +324,7 @@ impl Interpreter {
                         &page,
                         &response,
                         &body,
-                        raw.len(),
+                        count,
                         &request.url,
                         &vars.context(),
                     )?;
@@ -338,7 +345,7 @@ impl Interpreter {
                                 )));
                             }
                             let page_hash = hash(&response.body[..]);
-                            if last_page_hash == Some(page_hash) && !raw.is_empty() {
+                            if last_page_hash == Some(page_hash) && count > 0 {
                                 return Err(ActionError::Pagination(
                                     "the API returned the same page twice in a row: stopping instead of looping".into(),
                                 ));
@@ -383,12 +390,15 @@ impl Interpreter {
                 page = next;
                 vars.set("page", page.vars());
                 request = request::build(&self.parts(conn, &p), &page, &vars.context())?;
-                inflight = self.spawn(&request, &limiter, p.deadline)?;
+                inflight = self.spawn(&request, &limiter, p.budget())?;
             } else {
                 inflight = empty_send();
             }
 
-            let mapped = records::map_page(action, &raw, &record_vars)?;
+            // The page's last user is done: its records move out instead of being copied.
+            vars.set("response", minijinja::Value::from(()));
+            let raw = records::take_records(action, body);
+            let mapped = records::map_page(action, raw, &record_vars)?;
             outcome.records += mapped.len() as u64;
             sink.records(mapped).map_err(ActionError::Sink)?;
             if !more {
@@ -476,7 +486,7 @@ impl Interpreter {
                             }
                             reauthed = true;
                             self.refresh_auth(conn, p, request).await?;
-                            pending = self.spawn(request, limiter, p.deadline)?;
+                            pending = self.spawn(request, limiter, p.budget())?;
                             continue;
                         }
                         Verdict::Retry(message) => {
@@ -556,7 +566,7 @@ impl Interpreter {
             sink.exchange(&exchange);
             tokio::time::sleep(wait).await;
             attempt += 1;
-            pending = self.spawn(request, limiter, p.deadline)?;
+            pending = self.spawn(request, limiter, p.budget())?;
         }
     }
 
@@ -611,11 +621,11 @@ impl Interpreter {
         &self,
         request: &HttpRequest,
         limiter: &Option<Arc<DefaultDirectRateLimiter>>,
-        deadline: Instant,
+        (deadline, budget): (Instant, Duration),
     ) -> Result<tokio::task::JoinHandle<Result<HttpResponse, TransportError>>, ActionError> {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(ActionError::Deadline(Duration::ZERO));
+            return Err(ActionError::Deadline(budget));
         }
         let mut request = request.clone();
         request.timeout = request.timeout.min(left);

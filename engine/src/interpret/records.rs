@@ -34,35 +34,86 @@ pub fn output(action: &ActionPlan, body: &Json) -> Json {
     )
 }
 
-/// The raw records of a page, before mapping.
-pub fn raw_records<'a>(action: &ActionPlan, body: &'a Json) -> Vec<&'a Json> {
-    match &action.records {
-        Some(path) => path.query(body).all(),
-        None => Vec::new(),
+/// How many records a page has, before any filter (for stop rules).
+pub fn count(action: &ActionPlan, body: &Json) -> usize {
+    action.records.as_ref().map_or(0, |p| p.query(body).len())
+}
+
+/// Takes the records out of a page. The page is consumed: records are moved out of it,
+/// not copied, unless a query selects a node twice or a node and one of its descendants
+/// (then they are copied).
+pub fn take_records(action: &ActionPlan, body: Arc<Json>) -> Vec<Json> {
+    let Some(path) = &action.records else {
+        return Vec::new();
+    };
+    let mut body = Arc::try_unwrap(body).unwrap_or_else(|shared| (*shared).clone());
+    let pointers: Vec<String> = path
+        .query_located(&body)
+        .iter()
+        .map(|node| pointer(node.location()))
+        .collect();
+    if overlapping(&pointers) {
+        return path.query(&body).iter().map(|v| (*v).clone()).collect();
     }
+    pointers
+        .iter()
+        .map(|p| body.pointer_mut(p).map(Json::take).unwrap_or(Json::Null))
+        .collect()
+}
+
+/// RFC 6901 JSON Pointer of a located node.
+fn pointer(path: &serde_json_path::NormalizedPath<'_>) -> String {
+    let mut out = String::new();
+    for element in path.iter() {
+        out.push('/');
+        match element {
+            serde_json_path::PathElement::Index(i) => out.push_str(&i.to_string()),
+            serde_json_path::PathElement::Name(name) => {
+                out.push_str(&name.replace('~', "~0").replace('/', "~1"))
+            }
+        }
+    }
+    out
+}
+
+/// Whether a pointer repeats, or one points inside another.
+fn overlapping(pointers: &[String]) -> bool {
+    let mut seen = std::collections::HashSet::with_capacity(pointers.len());
+    if !pointers.iter().all(|p| seen.insert(p.as_str())) {
+        return true;
+    }
+    pointers.iter().any(|p| {
+        (!p.is_empty() && seen.contains(""))
+            || p.char_indices()
+                .any(|(i, c)| c == '/' && i > 0 && seen.contains(&p[..i]))
+    })
 }
 
 /// Maps one page of records. `vars` is the request context; each record is added to it
 /// as `record` for the filter and the added fields. Records the filter drops are skipped.
-pub fn map_page(action: &ActionPlan, raw: &[&Json], vars: &Vars) -> Result<Vec<Json>, RenderError> {
+pub fn map_page(
+    action: &ActionPlan,
+    raw: Vec<Json>,
+    vars: &Vars,
+) -> Result<Vec<Json>, RenderError> {
     let plain = action.fields.is_empty()
         && action.filter.is_none()
         && action.add_fields.is_empty()
         && action.remove_fields.is_empty();
     if plain {
-        return Ok(raw.iter().map(|r| (*r).clone()).collect());
+        return Ok(raw);
     }
     let mut out = Vec::with_capacity(raw.len());
     let mut vars = vars.clone();
     for record in raw {
         let selected = if action.fields.is_empty() {
-            (*record).clone()
+            record
         } else {
             Json::Object(
                 action
                     .fields
                     .iter()
-                    .map(|(name, field)| (name.clone(), read_field(field, record)))
+                    .map(|(name, field)| (name.clone(), read_field(field, &record)))
                     .collect(),
             )
         };

@@ -104,7 +104,8 @@ impl<'de> Deserialize<'de> for StatusPattern {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetrySpec {
-    /// Status codes or classes that are retried. Example: `on_status: [429, "5xx"]`.
+    /// Status codes or classes that are retried; checked before the error rules.
+    /// Example: `on_status: [429, "5xx"]`.
     #[serde(default = "default_retry_status")]
     pub on_status: Vec<StatusPattern>,
     /// Total attempts including the first; `1` means never retry. Example: `attempts: 5`.
