@@ -14,6 +14,7 @@ use minijinja::value::{Object, Value};
 use minijinja::{Environment, Expression};
 use serde_json::Value as Json;
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::{Arc, LazyLock, RwLock};
 
 /// A template that failed at run time (a missing value, a filter given bad data, fuel).
@@ -45,6 +46,66 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     env.set_loader(|name| Ok(Some(name.to_string())));
     env
 });
+
+/// The environment for URL paths: every value a path template prints is percent-encoded
+/// as one path segment (`/` included), so an input such as `a/../b` or `x?admin=1` cannot
+/// change which endpoint is called. A value marked `| safe` is printed as it is.
+static PATH_ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = crate::template_env::environment();
+    env.set_loader(|name| Ok(Some(name.to_string())));
+    env.set_formatter(|out, _state, value| {
+        let text = if value.is_none() {
+            String::new()
+        } else if value.is_safe() {
+            value.to_string()
+        } else {
+            encode_segment(&value.to_string())
+        };
+        out.write_str(&text)
+            .map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write failed"))
+    });
+    env
+});
+
+/// Characters left as they are in a path segment: RFC 3986 unreserved.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Percent-encodes one path segment; `.` and `..` are encoded too, since URL parsing would
+/// otherwise resolve them.
+pub fn encode_segment(text: &str) -> String {
+    match text {
+        "." => "%2E".into(),
+        ".." => "%2E%2E".into(),
+        _ => percent_encoding::utf8_percent_encode(text, SEGMENT).to_string(),
+    }
+}
+
+/// Renders a URL path template: each printed value is encoded as one path segment.
+pub fn render_path(template: &CompiledTemplate, ctx: &Value) -> Result<String, RenderError> {
+    match &template.shape {
+        TemplateShape::Literal => Ok(template.source.to_string()),
+        TemplateShape::Expression(expr) => {
+            let value = expression(expr)?
+                .eval(ctx.clone())
+                .map_err(|e| RenderError::new(&template.source, &e))?;
+            Ok(if value.is_none() {
+                String::new()
+            } else if value.is_safe() {
+                value.to_string()
+            } else {
+                encode_segment(&value.to_string())
+            })
+        }
+        TemplateShape::Text => PATH_ENV
+            .get_template(&template.source)
+            .and_then(|t| t.render(ctx.clone()))
+            .map_err(|e| RenderError::new(&template.source, &e)),
+    }
+}
 
 type ExpressionCache = HashMap<Arc<str>, Arc<Expression<'static, 'static>>>;
 static EXPRESSIONS: LazyLock<RwLock<ExpressionCache>> = LazyLock::new(Default::default);
@@ -220,6 +281,32 @@ mod tests {
             json!("n=3")
         );
         assert_eq!(render(&template("plain"), &ctx).unwrap(), json!("plain"));
+    }
+
+    #[test]
+    fn path_values_are_encoded_as_one_segment_unless_safe() {
+        let ctx = Vars::new()
+            .with(
+                "input",
+                value::from_json(json!({"o": "a/../b?x=1", "d": "..", "p": "/raw/path"})),
+            )
+            .context();
+        assert_eq!(
+            render_path(&template("/repos/{{ input.o }}/x"), &ctx).unwrap(),
+            "/repos/a%2F..%2Fb%3Fx%3D1/x"
+        );
+        assert_eq!(
+            render_path(&template("/f/{{ input.d }}"), &ctx).unwrap(),
+            "/f/%2E%2E"
+        );
+        assert_eq!(
+            render_path(&template("{{ input.p | safe }}"), &ctx).unwrap(),
+            "/raw/path"
+        );
+        assert_eq!(
+            render_path(&template("{{ input.o }}"), &ctx).unwrap(),
+            "a%2F..%2Fb%3Fx%3D1"
+        );
     }
 
     #[test]

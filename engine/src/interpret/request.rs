@@ -56,7 +56,7 @@ pub fn build(
         // The provider's next link already carries the query it wants.
         Some(next) => next.clone(),
         None => {
-            let path = render::render_text(&action.path, ctx)?.unwrap_or_default();
+            let path = render::render_path(&action.path, ctx)?;
             let joined = format!("{}{}", base.trim_end_matches('/'), path);
             let url = url::Url::parse(&joined)
                 .map_err(|e| ActionError::Url(format!("`{joined}`: {e}")))?;

@@ -19,7 +19,9 @@ pub struct ActionSpec {
     pub description: Option<String>,
     /// HTTP method. Example: `method: POST`.
     pub method: HttpMethod,
-    /// Path appended to `base_url`, a template. Example:
+    /// Path appended to `base_url`, a template. Each value it prints is percent-encoded
+    /// as one path segment (`/`, `?` included); write `| safe` to print a value as it is.
+    /// Example:
     /// `path: "/repos/{{ input.owner }}/{{ input.repo }}/issues"`.
     pub path: Template,
     /// Replaces the connector's `base_url` for this action (uploads often use another host).
