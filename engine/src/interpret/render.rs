@@ -14,7 +14,6 @@ use minijinja::value::{Object, Value};
 use minijinja::{Environment, Expression};
 use serde_json::Value as Json;
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::sync::{Arc, LazyLock, RwLock};
 
 /// A template that failed at run time (a missing value, a filter given bad data, fuel).
