@@ -21,6 +21,7 @@
 //!   mapping, retries, rate limits).
 //! - [`diag`]: diagnostics and their human, JSON and GitHub renderings.
 //! - [`schema`]: JSON Schema and reference-doc generation from the spec types.
+//! - [`webhook`]: receiving deliveries: signature verification, handshakes, event labels.
 //! - [`server`]: the HTTP server of `switchyard serve` (axum).
 //! - [`cli`]: the `switchyard` command line (thin: parse arguments, call the library).
 
@@ -36,3 +37,4 @@ pub mod server;
 pub mod spec;
 pub mod template_env;
 pub mod template_filters;
+pub mod webhook;

@@ -72,7 +72,7 @@ fn usage(message: impl std::fmt::Display) -> ExitCode {
 }
 
 pub fn run(args: CallArgs) -> ExitCode {
-    let connector = match load_connector(&args) {
+    let connector = match super::load_connector(&args.connector, &args.connectors) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -159,56 +159,6 @@ fn fail(error: &crate::interpret::ActionError) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
-}
-
-/// Compiles the connector named on the command line (its file only, so a broken
-/// neighbour does not block it).
-fn load_connector(args: &CallArgs) -> Result<Arc<ConnectorPlan>, ExitCode> {
-    let given = Path::new(&args.connector);
-    let looks_like_path = given.extension().is_some_and(|e| e == "yaml" || e == "yml")
-        || args.connector.contains('/');
-    let paths: Vec<PathBuf> = if looks_like_path {
-        if !given.is_file() {
-            return Err(usage(format!("no connector file `{}`", given.display())));
-        }
-        vec![given.to_path_buf()]
-    } else {
-        let direct = ["yaml", "yml"]
-            .iter()
-            .map(|ext| args.connectors.join(format!("{}.{ext}", args.connector)))
-            .find(|p| p.is_file());
-        vec![direct.unwrap_or_else(|| args.connectors.clone())]
-    };
-    let (compiled, sources) = super::compile_specs(&paths)?;
-    if compiled.diagnostics.has_errors() {
-        let texts = sources.into_iter().map(|s| (s.path, s.text)).collect();
-        eprint!(
-            "{}",
-            crate::diag::render(
-                &compiled.diagnostics,
-                crate::diag::OutputFormat::Human,
-                &texts
-            )
-        );
-        return Err(usage("the connector spec has errors (see above)"));
-    }
-    let catalog = compiled.catalog.unwrap_or_default();
-    let found = if looks_like_path {
-        catalog.connectors.values().next().cloned()
-    } else {
-        catalog.connectors.get(&args.connector).cloned()
-    };
-    found.ok_or_else(|| {
-        let known: Vec<&str> = catalog.connectors.keys().map(String::as_str).collect();
-        let hint = crate::diag::did_you_mean(&args.connector, known.iter().copied())
-            .map(|h| format!(" ({h})"))
-            .unwrap_or_default();
-        usage(format!(
-            "no connector `{}` in {}{hint}",
-            args.connector,
-            paths[0].display()
-        ))
-    })
 }
 
 fn build_call(

@@ -5,8 +5,10 @@ mod call;
 mod schema;
 mod serve;
 mod validate;
+mod webhook;
 
 use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Switchyard: a declarative integration engine.
@@ -25,6 +27,9 @@ pub enum Command {
     Schema(schema::SchemaArgs),
     /// Run one connector action against the provider and print its output or records.
     Call(call::CallArgs),
+    /// Verify a webhook delivery against a connector's rules, or sign one.
+    #[command(subcommand)]
+    Webhook(webhook::WebhookCommand),
     /// Load and check the specs, then serve health checks and the catalog over HTTP.
     Serve(serve::ServeArgs),
 }
@@ -57,5 +62,65 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Schema(args) => schema::run(args),
         Command::Serve(args) => serve::run_serve(args),
         Command::Call(args) => call::run(args),
+        Command::Webhook(command) => webhook::run(command),
     }
 }
+
+fn usage_error(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(EXIT_USAGE)
+}
+
+/// Compiles the connector named on the command line (its file only, so a broken
+/// neighbour does not block it).
+pub(crate) fn load_connector(
+    name: &str,
+    folder: &Path,
+) -> Result<std::sync::Arc<crate::plan::ConnectorPlan>, ExitCode> {
+    let given = Path::new(name);
+    let looks_like_path = given.extension().is_some_and(|e| e == "yaml" || e == "yml")
+        || name.contains('/');
+    let paths: Vec<PathBuf> = if looks_like_path {
+        if !given.is_file() {
+            return Err(usage_error(format!("no connector file `{}`", given.display())));
+        }
+        vec![given.to_path_buf()]
+    } else {
+        let direct = ["yaml", "yml"]
+            .iter()
+            .map(|ext| folder.join(format!("{}.{ext}", name)))
+            .find(|p| p.is_file());
+        vec![direct.unwrap_or_else(|| folder.to_path_buf())]
+    };
+    let (compiled, sources) = compile_specs(&paths)?;
+    if compiled.diagnostics.has_errors() {
+        let texts = sources.into_iter().map(|s| (s.path, s.text)).collect();
+        eprint!(
+            "{}",
+            crate::diag::render(
+                &compiled.diagnostics,
+                crate::diag::OutputFormat::Human,
+                &texts
+            )
+        );
+        return Err(usage_error("the connector spec has errors (see above)"));
+    }
+    let catalog = compiled.catalog.unwrap_or_default();
+    let found = if looks_like_path {
+        catalog.connectors.values().next().cloned()
+    } else {
+        catalog.connectors.get(name).cloned()
+    };
+    found.ok_or_else(|| {
+        let known: Vec<&str> = catalog.connectors.keys().map(String::as_str).collect();
+        let hint = crate::diag::did_you_mean(name, known.iter().copied())
+            .map(|h| format!(" ({h})"))
+            .unwrap_or_default();
+        usage_error(format!(
+            "no connector `{}` in {}{hint}",
+            name,
+            paths[0].display()
+        ))
+    })
+}
+

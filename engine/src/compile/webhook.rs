@@ -57,7 +57,7 @@ pub fn compile_webhooks(
     let routing_key = source(r, &spec.routing_key, "routing_key");
     let dedupe_window = match &spec.dedupe_window {
         Some(d) => duration(d, &path.key("dedupe_window"), r),
-        None => Some(Duration::from_secs(24 * 3600)),
+        None => Some(Duration::from_secs(7 * 24 * 3600)),
     };
     Some(WebhookPlan {
         verify: verify?,

@@ -30,7 +30,8 @@ pub struct WebhookSpec {
     /// Example: `routing_key: { body: $.team_id }`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub routing_key: Option<ValueSource>,
-    /// How long delivery ids are remembered for deduplication. Example: `dedupe_window: 24h`.
+    /// How long delivery ids are remembered for deduplication (default 7 days).
+    /// Example: `dedupe_window: 24h`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dedupe_window: Option<DurationText>,
 }
@@ -133,7 +134,8 @@ pub struct SignatureList {
 pub struct TimestampSpec {
     /// Example: `from: { header: X-Slack-Request-Timestamp }`.
     pub from: TimestampSource,
-    /// `seconds` (default) or `milliseconds` since the Unix epoch. Example: `unit: seconds`.
+    /// `seconds` (default) or `milliseconds` since the Unix epoch, or `rfc3339` text.
+    /// Example: `unit: seconds`.
     #[serde(default)]
     pub unit: TimestampUnit,
     /// Deliveries older than this (or this far in the future) are rejected. Example: `tolerance: 5m`.
@@ -156,9 +158,13 @@ pub enum TimestampSource {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TimestampUnit {
+    /// Seconds since the Unix epoch (default).
     #[default]
     Seconds,
+    /// Milliseconds since the Unix epoch.
     Milliseconds,
+    /// An RFC 3339 date-time such as `2026-11-22T10:00:00.123Z` (Twitch).
+    Rfc3339,
 }
 
 /// Shared-token verification.
