@@ -100,7 +100,7 @@ pub fn compile_connector(
     let check_ok = spec.check.is_none() || check.is_some();
 
     let webhooks = optional(spec.webhooks.as_ref(), |w| {
-        compile_webhooks(w, tc, &base, &root.key("webhooks"), r)
+        compile_webhooks(w, &spec.config, tc, &base, &root.key("webhooks"), r)
     });
     let triggers = compile_triggers(loaded, spec, tc, &base, r);
 

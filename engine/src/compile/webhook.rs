@@ -9,17 +9,20 @@ use crate::plan::{
 };
 use crate::spec::common::ValueSource;
 use crate::spec::webhook::{Encoding, TimestampSource, VerifySpec, WebhookSpec};
+use crate::spec::connector::ConfigField;
+use indexmap::IndexMap;
 use std::time::Duration;
 
 pub fn compile_webhooks(
     spec: &WebhookSpec,
+    config: &IndexMap<String, ConfigField>,
     tc: &TemplateCompiler,
     base: &Scope,
     path: &YamlPath,
     r: &mut Reporter<'_>,
 ) -> Option<WebhookPlan> {
     let request = scopes::webhook_request(base);
-    let verify = compile_verify(&spec.verify, tc, base, &request, &path.key("verify"), r);
+    let verify = compile_verify(&spec.verify, config, tc, base, &request, &path.key("verify"), r);
     let mut handshakes = Vec::new();
     let mut ok = true;
     for (i, h) in spec.handshakes.iter().enumerate() {
@@ -88,6 +91,7 @@ fn compile_source(
 
 fn compile_verify(
     spec: &VerifySpec,
+    config: &IndexMap<String, ConfigField>,
     tc: &TemplateCompiler,
     base: &Scope,
     request: &Scope,
@@ -168,6 +172,66 @@ fn compile_verify(
             Some(VerifyPlan::Token {
                 from: from?,
                 value: value?,
+            })
+        }
+        VerifySpec::ByConfig(choose) => {
+            let p = path.key("by_config");
+            let mut ok = true;
+            tc.used_config.borrow_mut().insert(choose.field.clone());
+            match config.get(&choose.field) {
+                None => {
+                    r.error_hint(
+                        "unknown-config",
+                        &p.key("field"),
+                        format!("no config field `{}`", choose.field),
+                        crate::diag::did_you_mean(&choose.field, config.keys().map(String::as_str)),
+                    );
+                    ok = false;
+                }
+                Some(field) if field.secret => {
+                    r.error(
+                        "invalid-value",
+                        &p.key("field"),
+                        format!("config field `{}` is secret: a scheme name is not", choose.field),
+                    );
+                    ok = false;
+                }
+                Some(field) => {
+                    for value in field.allowed.iter().flatten() {
+                        let name = value.as_str().unwrap_or_default();
+                        if !choose.schemes.contains_key(name) {
+                            r.error(
+                                "invalid-value",
+                                &p.key("schemes"),
+                                format!("config field `{}` allows `{name}`, which names no scheme here", choose.field),
+                            );
+                            ok = false;
+                        }
+                    }
+                }
+            }
+            let mut schemes = IndexMap::new();
+            for (name, scheme) in &choose.schemes {
+                let sp = p.key("schemes").key(name.clone());
+                if matches!(scheme, VerifySpec::ByConfig(_) | VerifySpec::None(_)) {
+                    r.error(
+                        "invalid-value",
+                        &sp,
+                        "a `by_config` scheme must verify: `hmac` or `token`",
+                    );
+                    ok = false;
+                    continue;
+                }
+                match compile_verify(scheme, config, tc, base, request, &sp, r) {
+                    Some(plan) => {
+                        schemes.insert(name.clone(), plan);
+                    }
+                    None => ok = false,
+                }
+            }
+            ok.then_some(VerifyPlan::ByConfig {
+                field: choose.field.clone(),
+                schemes,
             })
         }
         VerifySpec::None(n) => {

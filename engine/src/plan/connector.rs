@@ -285,6 +285,11 @@ pub enum VerifyPlan {
     None {
         reason: String,
     },
+    /// Chosen by the value of a config field.
+    ByConfig {
+        field: String,
+        schemes: IndexMap<String, VerifyPlan>,
+    },
 }
 
 /// HMAC verification.

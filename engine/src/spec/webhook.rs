@@ -46,6 +46,10 @@ pub enum VerifySpec {
     /// A shared token compared in constant time (e.g. GitLab's `X-Gitlab-Token`).
     /// Example: `token: { from: { header: X-Gitlab-Token }, value: "{{ secrets.token }}" }`.
     Token(TokenVerify),
+    /// The scheme named by a connection config value, for generic connectors whose users
+    /// pick how their sender signs. Example:
+    /// `by_config: { field: scheme, schemes: { github: { hmac: {...} }, token: { token: {...} } } }`.
+    ByConfig(ByConfigVerify),
     /// No verification. Allowed only with a reason, shown by `validate` and in the event log.
     /// Example: `none: { reason: The provider cannot sign; the URL carries a random token. }`.
     None(NoVerify),
@@ -222,4 +226,15 @@ fn default_status() -> u16 {
 
 fn default_content_type() -> String {
     "text/plain".into()
+}
+
+/// Verification chosen per connection.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ByConfigVerify {
+    /// The (non-secret) config field whose value names the scheme. Example: `field: scheme`.
+    pub field: String,
+    /// The schemes, by name; none of them may be `by_config` or `none`.
+    /// Example: `schemes: { hex-sha256: { hmac: { algorithm: sha256, ... } } }`.
+    pub schemes: indexmap::IndexMap<String, VerifySpec>,
 }

@@ -26,8 +26,10 @@ pub fn sign(
     now: SystemTime,
 ) -> Result<SignedHeaders, String> {
     let mut out = SignedHeaders::default();
-    match &plan.verify {
+    let scheme = super::verify::resolve_scheme(&plan.verify, base).map_err(|e| e.to_string())?;
+    match scheme {
         VerifyPlan::None { .. } => Ok(out),
+        VerifyPlan::ByConfig { .. } => Err("nested `by_config`".into()),
         VerifyPlan::Token { from, .. } => {
             match from {
                 SourcePlan::Header(h) => out.headers.push((h.clone(), key.to_string())),

@@ -33,6 +33,8 @@ pub enum Rejection {
     Future(i64),
     #[error("no usable webhook secret is configured for this connection")]
     NoKey,
+    #[error("verification is misconfigured: {0}")]
+    Misconfigured(String),
     #[error("cannot build the signed content: {0}")]
     Content(String),
 }
@@ -53,8 +55,9 @@ pub fn verify_signature(
     keys: &[String],
     now: SystemTime,
 ) -> Result<Verified, Rejection> {
-    match &plan.verify {
+    match resolve_scheme(&plan.verify, vars)? {
         VerifyPlan::None { .. } => Ok(Verified::default()),
+        VerifyPlan::ByConfig { .. } => Err(Rejection::Misconfigured("nested `by_config`".into())),
         VerifyPlan::Token { from, .. } => {
             let given = read_source(from, request, vars)
                 .ok_or_else(|| missing(from))?;
@@ -69,6 +72,24 @@ pub fn verify_signature(
         }
         VerifyPlan::Hmac(hmac) => verify_hmac(hmac, request, vars, keys, now),
     }
+}
+
+/// The scheme that applies to this connection: for `by_config`, the one its config names.
+pub fn resolve_scheme<'a>(verify: &'a VerifyPlan, vars: &Vars) -> Result<&'a VerifyPlan, Rejection> {
+    let VerifyPlan::ByConfig { field, schemes } = verify else {
+        return Ok(verify);
+    };
+    let name = vars
+        .context()
+        .get_attr("config")
+        .and_then(|c| c.get_attr(field))
+        .ok()
+        .filter(|v| !v.is_undefined() && !v.is_none())
+        .map(|v| v.to_string())
+        .ok_or_else(|| Rejection::Misconfigured(format!("config `{field}` is not set")))?;
+    schemes.get(&name).ok_or_else(|| {
+        Rejection::Misconfigured(format!("config `{field}` names no scheme (`{}`)", cut(&name)))
+    })
 }
 
 fn missing(source: &SourcePlan) -> Rejection {
