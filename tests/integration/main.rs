@@ -9,3 +9,5 @@ mod no_panic;
 mod schema_drift;
 mod serve;
 mod shipped_specs;
+mod webhook_cli;
+mod webhooks;

@@ -78,11 +78,14 @@ pub(crate) fn load_connector(
     folder: &Path,
 ) -> Result<std::sync::Arc<crate::plan::ConnectorPlan>, ExitCode> {
     let given = Path::new(name);
-    let looks_like_path = given.extension().is_some_and(|e| e == "yaml" || e == "yml")
-        || name.contains('/');
+    let looks_like_path =
+        given.extension().is_some_and(|e| e == "yaml" || e == "yml") || name.contains('/');
     let paths: Vec<PathBuf> = if looks_like_path {
         if !given.is_file() {
-            return Err(usage_error(format!("no connector file `{}`", given.display())));
+            return Err(usage_error(format!(
+                "no connector file `{}`",
+                given.display()
+            )));
         }
         vec![given.to_path_buf()]
     } else {
@@ -123,4 +126,3 @@ pub(crate) fn load_connector(
         ))
     })
 }
-

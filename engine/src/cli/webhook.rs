@@ -31,7 +31,12 @@ pub struct Delivery {
     #[arg(long, default_value = "connectors")]
     pub connectors: PathBuf,
     /// The body, read byte for byte from a file.
-    #[arg(long, value_name = "FILE", conflicts_with = "body", required_unless_present = "body")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "body",
+        required_unless_present = "body"
+    )]
     pub body_file: Option<PathBuf>,
     /// The body as text.
     #[arg(long, value_name = "STRING")]
@@ -93,9 +98,8 @@ fn prepare(d: &Delivery) -> Result<Prepared, ExitCode> {
         )));
     }
     let body = match (&d.body_file, &d.body) {
-        (Some(path), _) => std::fs::read(path).map_err(|e| {
-            super::usage_error(format!("cannot read {}: {e}", path.display()))
-        })?,
+        (Some(path), _) => std::fs::read(path)
+            .map_err(|e| super::usage_error(format!("cannot read {}: {e}", path.display())))?,
         (None, Some(text)) => text.clone().into_bytes(),
         (None, None) => return Err(super::usage_error("give --body or --body-file")),
     };
@@ -113,7 +117,10 @@ fn prepare(d: &Delivery) -> Result<Prepared, ExitCode> {
         }
     }
     if url::Url::parse(&d.url).is_err() {
-        return Err(super::usage_error(format!("--url `{}` is not a URL", d.url)));
+        return Err(super::usage_error(format!(
+            "--url `{}` is not a URL",
+            d.url
+        )));
     }
     let now = match d.now {
         Some(secs) if secs >= 0 => UNIX_EPOCH + Duration::from_secs(secs as u64),
@@ -138,12 +145,16 @@ fn base_vars(connector: &ConnectorPlan, config: &[String], secret: &str) -> Resu
     let mut plain = Map::new();
     for pair in config {
         let Some((k, v)) = pair.split_once('=') else {
-            return Err(super::usage_error(format!("-c expects KEY=VALUE, got `{pair}`")));
+            return Err(super::usage_error(format!(
+                "-c expects KEY=VALUE, got `{pair}`"
+            )));
         };
         plain.insert(k.to_string(), Json::String(v.to_string()));
     }
     for (name, field) in &connector.config {
-        if let (false, Some(default), false) = (field.secret, &field.default, plain.contains_key(name)) {
+        if let (false, Some(default), false) =
+            (field.secret, &field.default, plain.contains_key(name))
+        {
             plain.insert(name.clone(), default.clone());
         }
     }

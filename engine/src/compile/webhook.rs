@@ -8,8 +8,8 @@ use crate::plan::{
     HandshakePlan, HmacPlan, SourcePlan, TimestampFrom, TimestampPlan, VerifyPlan, WebhookPlan,
 };
 use crate::spec::common::ValueSource;
-use crate::spec::webhook::{Encoding, TimestampSource, VerifySpec, WebhookSpec};
 use crate::spec::connector::ConfigField;
+use crate::spec::webhook::{Encoding, TimestampSource, VerifySpec, WebhookSpec};
 use indexmap::IndexMap;
 use std::time::Duration;
 
@@ -22,7 +22,15 @@ pub fn compile_webhooks(
     r: &mut Reporter<'_>,
 ) -> Option<WebhookPlan> {
     let request = scopes::webhook_request(base);
-    let verify = compile_verify(&spec.verify, config, tc, base, &request, &path.key("verify"), r);
+    let verify = compile_verify(
+        &spec.verify,
+        config,
+        tc,
+        base,
+        &request,
+        &path.key("verify"),
+        r,
+    );
     let mut handshakes = Vec::new();
     let mut ok = true;
     for (i, h) in spec.handshakes.iter().enumerate() {
@@ -192,7 +200,10 @@ fn compile_verify(
                     r.error(
                         "invalid-value",
                         &p.key("field"),
-                        format!("config field `{}` is secret: a scheme name is not", choose.field),
+                        format!(
+                            "config field `{}` is secret: a scheme name is not",
+                            choose.field
+                        ),
                     );
                     ok = false;
                 }
@@ -203,7 +214,10 @@ fn compile_verify(
                             r.error(
                                 "invalid-value",
                                 &p.key("schemes"),
-                                format!("config field `{}` allows `{name}`, which names no scheme here", choose.field),
+                                format!(
+                                    "config field `{}` allows `{name}`, which names no scheme here",
+                                    choose.field
+                                ),
                             );
                             ok = false;
                         }

@@ -11,7 +11,13 @@ use std::time::{Duration, SystemTime};
 /// Remembers (connection, event id) pairs for a retention window.
 pub trait Dedupe: Send + Sync {
     /// Records the pair; `false` when it was already recorded within its window.
-    fn first_time(&self, connection: &str, event_id: &str, window: Duration, now: SystemTime) -> bool;
+    fn first_time(
+        &self,
+        connection: &str,
+        event_id: &str,
+        window: Duration,
+        now: SystemTime,
+    ) -> bool;
 }
 
 /// In-memory dedupe with expiry.
@@ -21,7 +27,13 @@ pub struct MemoryDedupe {
 }
 
 impl Dedupe for MemoryDedupe {
-    fn first_time(&self, connection: &str, event_id: &str, window: Duration, now: SystemTime) -> bool {
+    fn first_time(
+        &self,
+        connection: &str,
+        event_id: &str,
+        window: Duration,
+        now: SystemTime,
+    ) -> bool {
         let Ok(mut seen) = self.seen.lock() else {
             return true;
         };

@@ -106,7 +106,12 @@ fn try_handshake(handshake: &HandshakePlan, ctx: &minijinja::Value) -> Option<Re
     let body = match &handshake.body {
         Some(t) => match render::render_text(t, ctx) {
             Ok(text) => text.unwrap_or_default(),
-            Err(e) => return Some(Reception::Invalid(format!("handshake reply: {}", e.message))),
+            Err(e) => {
+                return Some(Reception::Invalid(format!(
+                    "handshake reply: {}",
+                    e.message
+                )));
+            }
         },
         None => String::new(),
     };
@@ -126,7 +131,9 @@ pub fn trigger_matches(trigger: &ConnectorTriggerPlan, event: &Event, base: &Var
     let type_ok = events.is_empty()
         || event.event_type.as_deref().is_some_and(|t| {
             events.iter().any(|e| match e.strip_suffix(".*") {
-                Some(prefix) => t == prefix || t.strip_prefix(prefix).is_some_and(|r| r.starts_with('.')),
+                Some(prefix) => {
+                    t == prefix || t.strip_prefix(prefix).is_some_and(|r| r.starts_with('.'))
+                }
                 None => e == t,
             })
         });
@@ -140,7 +147,10 @@ pub fn trigger_matches(trigger: &ConnectorTriggerPlan, event: &Event, base: &Var
                 .clone()
                 .with("payload", value::from_json(event.payload.clone()))
                 .with("headers", value::from_json(event.headers.clone()))
-                .with("event_type", value::from_json(serde_json::json!(event.event_type)))
+                .with(
+                    "event_type",
+                    value::from_json(serde_json::json!(event.event_type)),
+                )
                 .with("event_id", value::from_json(serde_json::json!(event.id)))
                 .with("query", value::from_json(serde_json::json!({})));
             render::eval_bool(f, &vars.context()).unwrap_or(false)

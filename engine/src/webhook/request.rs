@@ -82,7 +82,9 @@ impl IncomingRequest {
             Err(e) if ct == "application/json" || ct.ends_with("+json") => {
                 Err(format!("body is not valid JSON: {e}"))
             }
-            Err(_) => Ok(Json::String(String::from_utf8_lossy(&self.body).into_owned())),
+            Err(_) => Ok(Json::String(
+                String::from_utf8_lossy(&self.body).into_owned(),
+            )),
         }
     }
 

@@ -34,7 +34,9 @@ pub fn sign(
             match from {
                 SourcePlan::Header(h) => out.headers.push((h.clone(), key.to_string())),
                 SourcePlan::Query(q) => out.query.push((q.clone(), key.to_string())),
-                _ => return Err("this connector reads its token from the body: put it there".into()),
+                _ => {
+                    return Err("this connector reads its token from the body: put it there".into());
+                }
             }
             Ok(out)
         }

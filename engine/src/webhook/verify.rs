@@ -59,23 +59,32 @@ pub fn verify_signature(
         VerifyPlan::None { .. } => Ok(Verified::default()),
         VerifyPlan::ByConfig { .. } => Err(Rejection::Misconfigured("nested `by_config`".into())),
         VerifyPlan::Token { from, .. } => {
-            let given = read_source(from, request, vars)
-                .ok_or_else(|| missing(from))?;
-            let any = keys.iter().filter(|k| !k.is_empty()).fold(false, |found, key| {
-                // Every key is compared, so the time taken does not tell which one matched.
-                found | bool::from(given.as_bytes().ct_eq(key.as_bytes()))
-            });
+            let given = read_source(from, request, vars).ok_or_else(|| missing(from))?;
+            let any = keys
+                .iter()
+                .filter(|k| !k.is_empty())
+                .fold(false, |found, key| {
+                    // Every key is compared, so the time taken does not tell which one matched.
+                    found | bool::from(given.as_bytes().ct_eq(key.as_bytes()))
+                });
             if keys.iter().all(String::is_empty) {
                 return Err(Rejection::NoKey);
             }
-            if any { Ok(Verified::default()) } else { Err(Rejection::TokenMismatch) }
+            if any {
+                Ok(Verified::default())
+            } else {
+                Err(Rejection::TokenMismatch)
+            }
         }
         VerifyPlan::Hmac(hmac) => verify_hmac(hmac, request, vars, keys, now),
     }
 }
 
 /// The scheme that applies to this connection: for `by_config`, the one its config names.
-pub fn resolve_scheme<'a>(verify: &'a VerifyPlan, vars: &Vars) -> Result<&'a VerifyPlan, Rejection> {
+pub fn resolve_scheme<'a>(
+    verify: &'a VerifyPlan,
+    vars: &Vars,
+) -> Result<&'a VerifyPlan, Rejection> {
     let VerifyPlan::ByConfig { field, schemes } = verify else {
         return Ok(verify);
     };
@@ -88,7 +97,10 @@ pub fn resolve_scheme<'a>(verify: &'a VerifyPlan, vars: &Vars) -> Result<&'a Ver
         .map(|v| v.to_string())
         .ok_or_else(|| Rejection::Misconfigured(format!("config `{field}` is not set")))?;
     schemes.get(&name).ok_or_else(|| {
-        Rejection::Misconfigured(format!("config `{field}` names no scheme (`{}`)", cut(&name)))
+        Rejection::Misconfigured(format!(
+            "config `{field}` names no scheme (`{}`)",
+            cut(&name)
+        ))
     })
 }
 
