@@ -10,4 +10,5 @@ mod schema_drift;
 mod serve;
 mod shipped_specs;
 mod webhook_cli;
+mod webhook_server;
 mod webhooks;

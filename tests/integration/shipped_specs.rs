@@ -83,6 +83,16 @@ fn the_schema_rejects_what_the_loader_rejects() {
     assert!(validator.is_valid(&good));
 }
 
+/// A string matching a config field's pattern (proptest generates it from the regex).
+fn matching(pattern: &str) -> String {
+    use proptest::strategy::{Strategy, ValueTree};
+    let inner = pattern.trim_start_matches('^').trim_end_matches('$');
+    let strategy =
+        proptest::string::string_regex(inner).unwrap_or_else(|e| panic!("pattern {pattern}: {e}"));
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    strategy.new_tree(&mut runner).unwrap().current()
+}
+
 /// A sample value of a declared type, for rendering requests without a provider.
 fn sample(value_type: switchyard::spec::common::ValueType) -> serde_json::Value {
     use switchyard::spec::common::ValueType as T;
@@ -114,13 +124,13 @@ async fn every_shipped_action_renders_its_first_request() {
             .iter()
             .filter(|(name, _)| name.as_str() != "base_url")
             .map(|(name, field)| {
-                let value = field
-                    .default
-                    .clone()
-                    .unwrap_or_else(|| match &field.allowed {
-                        Some(allowed) => allowed[0].clone(),
-                        None => sample(field.value_type),
-                    });
+                let value = field.default.clone().unwrap_or_else(|| {
+                    match (&field.allowed, &field.pattern) {
+                        (Some(allowed), _) => allowed[0].clone(),
+                        (None, Some(pattern)) => matching(pattern.as_str()).into(),
+                        (None, None) => sample(field.value_type),
+                    }
+                });
                 (name.clone(), value)
             })
             .chain([("base_url".to_string(), "https://example.test".into())])

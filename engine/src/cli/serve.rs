@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -18,6 +17,13 @@ pub struct ServeArgs {
 }
 
 pub fn run_serve(args: ServeArgs) -> ExitCode {
+    // Logs go to stderr; `SWITCHYARD_LOG=debug` (or any tracing filter) changes the level.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHYARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
     let paths = super::spec_paths(args.paths);
     let (compiled, sources) = match super::compile_specs(&paths) {
         Ok(result) => result,
@@ -64,15 +70,7 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
             catalog.connectors.len(),
             catalog.workflows.len()
         );
-        match run(
-            listener,
-            AppState {
-                catalog: Arc::new(catalog),
-            },
-            shutdown_signal(),
-        )
-        .await
-        {
+        match run(listener, AppState::new(catalog), shutdown_signal()).await {
             Ok(()) => {
                 eprintln!("switchyard: stopped");
                 ExitCode::SUCCESS

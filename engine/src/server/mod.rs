@@ -6,10 +6,12 @@
 //! [`AppState`] and never parse YAML.
 
 mod catalog;
+pub mod webhooks;
 
 use crate::plan::Catalog;
 use axum::Router;
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{any, get};
 use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -18,11 +20,33 @@ use tokio::net::TcpListener;
 #[derive(Clone)]
 pub struct AppState {
     pub catalog: Arc<Catalog>,
+    pub webhook_targets: Arc<dyn webhooks::WebhookTargets>,
+    pub dedupe: Arc<dyn crate::webhook::Dedupe>,
+    /// The server's URL as providers see it (behind a proxy), for schemes that sign it.
+    pub public_url: Option<String>,
+    pub webhook_body_limit: usize,
+}
+
+impl AppState {
+    /// State for a catalog, with no webhook connections yet.
+    pub fn new(catalog: Catalog) -> Self {
+        AppState {
+            catalog: Arc::new(catalog),
+            webhook_targets: Arc::new(webhooks::NoTargets),
+            dedupe: Arc::new(crate::webhook::MemoryDedupe::default()),
+            public_url: None,
+            webhook_body_limit: webhooks::DEFAULT_BODY_LIMIT,
+        }
+    }
 }
 
 /// The router, built from state so tests can serve it on any listener.
 pub fn router(state: AppState) -> Router {
+    let hooks = Router::new()
+        .route("/hooks/{connector}/{connection}", any(webhooks::deliver))
+        .layer(DefaultBodyLimit::max(state.webhook_body_limit));
     Router::new()
+        .merge(hooks)
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(|| async { "ready\n" }))
         .route("/api/catalog", get(catalog::catalog))

@@ -18,6 +18,8 @@ pub trait Dedupe: Send + Sync {
         window: Duration,
         now: SystemTime,
     ) -> bool;
+    /// Forgets a pair whose event could not be stored, so the provider's retry is accepted.
+    fn forget(&self, connection: &str, event_id: &str);
 }
 
 /// In-memory dedupe with expiry.
@@ -49,6 +51,12 @@ impl Dedupe for MemoryDedupe {
                 seen.insert(key, now + window);
                 true
             }
+        }
+    }
+
+    fn forget(&self, connection: &str, event_id: &str) {
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.remove(&(connection.to_string(), event_id.to_string()));
         }
     }
 }

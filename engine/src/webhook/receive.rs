@@ -8,6 +8,7 @@ use crate::interpret::render::{self, Vars};
 use crate::interpret::value;
 use crate::plan::{ConnectorTriggerPlan, HandshakePlan, WebhookPlan};
 use serde_json::Value as Json;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 /// What to do with a delivery.
@@ -42,12 +43,21 @@ pub struct Event {
 
 /// The request variables plus `event_id` (which some schemes sign).
 pub fn delivery_vars(plan: &WebhookPlan, request: &IncomingRequest, base: &Vars) -> Vars {
-    let payload = request.payload().unwrap_or(Json::Null);
-    let mut vars = request.vars(base, &payload);
+    let payload = Arc::new(request.payload().unwrap_or(Json::Null));
+    with_event_id(plan, request, base, payload)
+}
+
+fn with_event_id(
+    plan: &WebhookPlan,
+    request: &IncomingRequest,
+    base: &Vars,
+    payload: Arc<Json>,
+) -> Vars {
+    let mut vars = request.vars(base, payload.clone());
     let id = plan
         .event_id
         .as_ref()
-        .and_then(|s| read_source(s, request, &vars));
+        .and_then(|s| read_source(s, request, &vars, &payload));
     vars.set(
         "event_id",
         id.map_or(minijinja::Value::from(()), minijinja::Value::from),
@@ -64,14 +74,17 @@ pub fn receive(
     keys: &[String],
     now: SystemTime,
 ) -> Reception {
-    let vars = delivery_vars(plan, request, base);
+    // The body is parsed once; templates and event labels share it.
+    let parsed = request.payload().map(Arc::new);
+    let payload = parsed.clone().unwrap_or_else(|_| Arc::new(Json::Null));
+    let vars = with_event_id(plan, request, base, payload.clone());
     let ctx = vars.context();
     for handshake in plan.handshakes.iter().filter(|h| h.unsigned) {
         if let Some(reply) = try_handshake(handshake, &ctx) {
             return reply;
         }
     }
-    let verified = match verify_signature(plan, request, &vars, keys, now) {
+    let verified = match verify_signature(plan, request, &vars, keys, now, &payload) {
         Ok(v) => v,
         Err(rejection) => return Reception::Rejected(rejection),
     };
@@ -80,17 +93,25 @@ pub fn receive(
             return reply;
         }
     }
-    let payload = match request.payload() {
-        Ok(p) => p,
-        Err(why) => return Reception::Invalid(why),
-    };
+    if let Err(why) = parsed {
+        return Reception::Invalid(why);
+    }
     let read = |s: &Option<crate::plan::SourcePlan>| {
-        s.as_ref().and_then(|s| read_source(s, request, &vars))
+        s.as_ref()
+            .and_then(|s| read_source(s, request, &vars, &payload))
     };
+    let (id, event_type, routing_key) = (
+        read(&plan.event_id),
+        read(&plan.event_type),
+        read(&plan.routing_key),
+    );
+    // Templates are done with the payload: take it back without copying.
+    drop((ctx, vars, parsed));
+    let payload = Arc::try_unwrap(payload).unwrap_or_else(|shared| (*shared).clone());
     Reception::Event(Event {
-        id: read(&plan.event_id),
-        event_type: read(&plan.event_type),
-        routing_key: read(&plan.routing_key),
+        id,
+        event_type,
+        routing_key,
         payload,
         headers: request.header_map(),
         timestamp: verified.timestamp,

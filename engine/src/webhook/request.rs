@@ -109,7 +109,7 @@ impl IncomingRequest {
     /// Template variables describing this request, added to `base` (config, secrets):
     /// `headers`, `query`, `url`, `form`, `payload`, `request`, and `raw_body` when the body
     /// is text.
-    pub fn vars(&self, base: &Vars, payload: &Json) -> Vars {
+    pub fn vars(&self, base: &Vars, payload: std::sync::Arc<Json>) -> Vars {
         let headers = self.header_map();
         let query = self.query_map();
         let form: Vec<Json> = self
@@ -123,7 +123,7 @@ impl IncomingRequest {
             .with("query", value::from_json(query.clone()))
             .with("url", minijinja::Value::from(self.url.as_str()))
             .with("form", value::from_json(Json::Array(form)))
-            .with("payload", value::from_json(payload.clone()))
+            .with("payload", value::from_shared(payload))
             .with(
                 "request",
                 value::from_json(serde_json::json!({

@@ -71,7 +71,8 @@ pub fn sign(
                     TimestampFrom::SignatureKey(_) => timestamp = Some(text),
                     TimestampFrom::Body(_) => {
                         let list = Vec::new();
-                        timestamp = super::verify::read_timestamp(t, &request, &list)
+                        let payload = request.payload().unwrap_or_default();
+                        timestamp = super::verify::read_timestamp(t, &request, &list, &payload)
                             .ok()
                             .map(|(_, text)| text);
                         if timestamp.is_none() {

@@ -54,12 +54,13 @@ pub fn verify_signature(
     vars: &Vars,
     keys: &[String],
     now: SystemTime,
+    payload: &Json,
 ) -> Result<Verified, Rejection> {
     match resolve_scheme(&plan.verify, vars)? {
         VerifyPlan::None { .. } => Ok(Verified::default()),
         VerifyPlan::ByConfig { .. } => Err(Rejection::Misconfigured("nested `by_config`".into())),
         VerifyPlan::Token { from, .. } => {
-            let given = read_source(from, request, vars).ok_or_else(|| missing(from))?;
+            let given = read_source(from, request, vars, payload).ok_or_else(|| missing(from))?;
             let any = keys
                 .iter()
                 .filter(|k| !k.is_empty())
@@ -76,7 +77,7 @@ pub fn verify_signature(
                 Err(Rejection::TokenMismatch)
             }
         }
-        VerifyPlan::Hmac(hmac) => verify_hmac(hmac, request, vars, keys, now),
+        VerifyPlan::Hmac(hmac) => verify_hmac(hmac, request, vars, keys, now, payload),
     }
 }
 
@@ -114,7 +115,12 @@ fn missing(source: &SourcePlan) -> Rejection {
 }
 
 /// Reads a value (event id, token, routing key) from a request.
-pub fn read_source(source: &SourcePlan, request: &IncomingRequest, vars: &Vars) -> Option<String> {
+pub fn read_source(
+    source: &SourcePlan,
+    request: &IncomingRequest,
+    vars: &Vars,
+    payload: &Json,
+) -> Option<String> {
     match source {
         SourcePlan::Header(name) => request.header(name).map(str::to_string),
         SourcePlan::Query(name) => request
@@ -122,14 +128,11 @@ pub fn read_source(source: &SourcePlan, request: &IncomingRequest, vars: &Vars) 
             .into_iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v),
-        SourcePlan::Body(path) => {
-            let payload = request.payload().ok()?;
-            path.query(&payload).first().and_then(|v| match v {
-                Json::String(s) => Some(s.clone()),
-                Json::Null => None,
-                other => Some(other.to_string()),
-            })
-        }
+        SourcePlan::Body(path) => path.query(payload).first().and_then(|v| match v {
+            Json::String(s) => Some(s.clone()),
+            Json::Null => None,
+            other => Some(other.to_string()),
+        }),
         SourcePlan::Template(t) => render::render_text(t, &vars.context()).ok().flatten(),
     }
 }
@@ -140,6 +143,7 @@ fn verify_hmac(
     vars: &Vars,
     keys: &[String],
     now: SystemTime,
+    payload: &Json,
 ) -> Result<Verified, Rejection> {
     let header = request
         .header(&plan.header)
@@ -163,7 +167,7 @@ fn verify_hmac(
     // refused without spending work on it.
     let (timestamp, timestamp_text) = match &plan.timestamp {
         Some(t) => {
-            let (secs, text) = read_timestamp(t, request, &list_entries)?;
+            let (secs, text) = read_timestamp(t, request, &list_entries, payload)?;
             check_window(t, secs, now)?;
             (Some(secs), Some(text))
         }
@@ -184,12 +188,15 @@ fn verify_hmac(
     }
 }
 
+/// `key=value` entries of a signature list header.
+type ListEntries = Vec<(String, String)>;
+
 /// The signature values in the header (after prefix and list parsing) and, for list
 /// headers, every `key=value` entry (Stripe's `t`).
 fn signature_values(
     plan: &HmacPlan,
     header: &str,
-) -> Result<(Vec<String>, Vec<(String, String)>), Rejection> {
+) -> Result<(Vec<String>, ListEntries), Rejection> {
     let header = header.trim();
     match &plan.list {
         None => {
@@ -287,6 +294,7 @@ pub fn read_timestamp(
     plan: &TimestampPlan,
     request: &IncomingRequest,
     list_entries: &[(String, String)],
+    payload: &Json,
 ) -> Result<(i64, String), Rejection> {
     let text = match &plan.from {
         TimestampFrom::Header(h) => request
@@ -298,16 +306,11 @@ pub fn read_timestamp(
             .find(|(key, _)| key == k)
             .map(|(_, v)| v.clone())
             .ok_or_else(|| Rejection::Malformed(format!("signature: no `{k}` timestamp")))?,
-        TimestampFrom::Body(path) => {
-            let payload = request
-                .payload()
-                .map_err(|_| Rejection::Malformed("body: not JSON, no timestamp".into()))?;
-            match path.query(&payload).first() {
-                Some(Json::String(s)) => s.clone(),
-                Some(Json::Number(n)) => n.to_string(),
-                _ => return Err(Rejection::Malformed("body: no timestamp".into())),
-            }
-        }
+        TimestampFrom::Body(path) => match path.query(payload).first() {
+            Some(Json::String(s)) => s.clone(),
+            Some(Json::Number(n)) => n.to_string(),
+            _ => return Err(Rejection::Malformed("body: no timestamp".into())),
+        },
     };
     let secs = parse_timestamp(plan.unit, &text)
         .ok_or_else(|| Rejection::Malformed(format!("timestamp `{}`", cut(&text))))?;

@@ -1,0 +1,156 @@
+//! `/hooks/{connector}/{connection}`: where providers deliver webhooks.
+//!
+//! The handler verifies before anything else: an unverifiable delivery gets `401` with a
+//! short generic body (the reason goes to the log only), and nothing is parsed for routing
+//! or stored. Bodies over the limit get `413` before they are read whole. A verified event
+//! is answered `2xx` only after the [`WebhookTargets`] implementation accepted it (stored
+//! it durably, in the run engine), so a provider retries anything not kept.
+
+use super::AppState;
+use crate::interpret::render::Vars;
+use crate::plan::ConnectorPlan;
+use crate::webhook::{Event, IncomingRequest, Reception, receive};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// Largest webhook body accepted by default (1 MiB).
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// A connection able to receive deliveries.
+#[derive(Clone)]
+pub struct WebhookTarget {
+    pub connector: Arc<ConnectorPlan>,
+    /// Connection id, the dedupe scope.
+    pub connection: String,
+    /// `config` and `secrets` of the connection, for templates.
+    pub vars: Vars,
+    /// Active webhook secrets (several during a rotation).
+    pub keys: Vec<String>,
+}
+
+/// Finds the connection a delivery is for, and keeps accepted events.
+pub trait WebhookTargets: Send + Sync {
+    fn target(&self, connector: &str, connection: &str) -> Option<WebhookTarget>;
+    /// Stores an event durably (and queues its runs). An error makes the delivery fail with
+    /// 503, so the provider sends it again.
+    fn accept(&self, target: &WebhookTarget, event: Event) -> Result<(), String>;
+}
+
+/// No connections yet: every delivery is answered 404.
+pub struct NoTargets;
+
+impl WebhookTargets for NoTargets {
+    fn target(&self, _: &str, _: &str) -> Option<WebhookTarget> {
+        None
+    }
+    fn accept(&self, _: &WebhookTarget, _: Event) -> Result<(), String> {
+        Err("no run engine".into())
+    }
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/plain")], body).into_response()
+}
+
+pub async fn deliver(
+    State(state): State<AppState>,
+    Path((connector, connection)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(target) = state.webhook_targets.target(&connector, &connection) else {
+        return text(StatusCode::NOT_FOUND, "unknown webhook endpoint\n");
+    };
+    let Some(plan) = target.connector.webhooks.as_ref() else {
+        return text(StatusCode::NOT_FOUND, "unknown webhook endpoint\n");
+    };
+    let url = public_url(state.public_url.as_deref(), &headers, &uri);
+    let request = IncomingRequest {
+        method: method.to_string(),
+        url,
+        headers: headers
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body,
+    };
+    match receive(
+        plan,
+        &request,
+        &target.vars,
+        &target.keys,
+        SystemTime::now(),
+    ) {
+        Reception::Reply {
+            status,
+            content_type,
+            body,
+        } => {
+            tracing::info!(%connector, %connection, status, "webhook handshake answered");
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
+        }
+        Reception::Rejected(reason) => {
+            tracing::warn!(%connector, %connection, %reason, "webhook rejected");
+            text(StatusCode::UNAUTHORIZED, "invalid signature\n")
+        }
+        Reception::Invalid(reason) => {
+            tracing::warn!(%connector, %connection, %reason, "webhook payload invalid");
+            text(StatusCode::BAD_REQUEST, "invalid payload\n")
+        }
+        Reception::Event(event) => {
+            if let Some(id) = &event.id
+                && !state.dedupe.first_time(
+                    &target.connection,
+                    id,
+                    plan.dedupe_window,
+                    SystemTime::now(),
+                )
+            {
+                tracing::info!(%connector, %connection, event_id = %id, "duplicate webhook");
+                return text(StatusCode::OK, "duplicate\n");
+            }
+            let id = event.id.clone().unwrap_or_default();
+            match state.webhook_targets.accept(&target, event) {
+                Ok(()) => {
+                    tracing::info!(%connector, %connection, event_id = %id, "webhook accepted");
+                    text(StatusCode::OK, "accepted\n")
+                }
+                Err(error) => {
+                    if !id.is_empty() {
+                        state.dedupe.forget(&target.connection, &id);
+                    }
+                    tracing::error!(%connector, %connection, %error, "webhook not stored");
+                    text(StatusCode::SERVICE_UNAVAILABLE, "try again later\n")
+                }
+            }
+        }
+    }
+}
+
+/// The URL the provider called: the configured public base URL (behind a proxy) or the
+/// Host header, plus the path and query as received.
+fn public_url(public: Option<&str>, headers: &HeaderMap, uri: &Uri) -> String {
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    match public {
+        Some(base) => format!("{}{path}", base.trim_end_matches('/')),
+        None => {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
+            format!("http://{host}{path}")
+        }
+    }
+}
