@@ -105,6 +105,7 @@ fn published_vectors_verify_and_tampered_copies_do_not() {
                     status,
                     content_type,
                     body,
+                    ..
                 },
                 Some(want),
             ) => {
@@ -341,7 +342,8 @@ fn handshakes_reply_only_where_the_spec_says() {
         Reception::Reply {
             status: 200,
             content_type: "text/plain".into(),
-            body: "c-123".into()
+            body: "c-123".into(),
+            headers: vec![]
         }
     );
     // Twitch's callback verification.
@@ -365,7 +367,8 @@ fn handshakes_reply_only_where_the_spec_says() {
         Reception::Reply {
             status: 200,
             content_type: "text/plain".into(),
-            body: "pogchamp-kappa-360noscope-vohiyo".into()
+            body: "pogchamp-kappa-360noscope-vohiyo".into(),
+            headers: vec![]
         }
     );
 }
@@ -560,4 +563,90 @@ proptest! {
             let _ = receive(w, &req, &vars, &["fuzz-secret".to_string()], at(1_700_000_000));
         }
     }
+}
+
+/// Handshakes of providers whose connectors come later, written as specs here: Microsoft
+/// Graph's `validationToken`, Dropbox's GET `challenge` (with its nosniff header) and
+/// Meta's `hub.challenge` after checking `hub.verify_token`. All are unsigned.
+#[test]
+fn graph_dropbox_and_meta_handshakes_are_expressible() {
+    let yaml = r#"connector: hs
+name: Handshakes
+config:
+  verify_token: { secret: true }
+  app_secret: { secret: true }
+base_url: https://example.com
+auth: { none: {} }
+webhooks:
+  verify:
+    hmac:
+      algorithm: sha256
+      key: "{{ secrets.app_secret }}"
+      signed: "{{ raw_body }}"
+      signature: { header: X-Hub-Signature-256, prefix: "sha256=", encoding: hex }
+  handshakes:
+    - when: "query.validationToken is defined"
+      unsigned: true
+      respond: { content_type: text/plain, body: "{{ query.validationToken }}" }
+    - when: "request.method == 'GET' and query.challenge is defined"
+      unsigned: true
+      respond:
+        content_type: text/plain
+        body: "{{ query.challenge }}"
+        headers: { X-Content-Type-Options: nosniff }
+    - when: "query['hub.mode'] == 'subscribe' and query['hub.verify_token'] == secrets.verify_token"
+      unsigned: true
+      respond: { body: "{{ query['hub.challenge'] }}" }
+"#;
+    let compiled = switchyard::compile::compile_sources(&[switchyard::compile::SourceFile {
+        path: "hs.yaml".into(),
+        text: yaml.into(),
+    }]);
+    assert!(
+        !compiled.diagnostics.has_errors(),
+        "{:#?}",
+        compiled.diagnostics
+    );
+    let plan = compiled.catalog.unwrap().connectors["hs"].clone();
+    let w = plan.webhooks.as_ref().unwrap();
+    let vars = base(&plan, "vt-123", json!({}));
+    let keys = ["vt-123".to_string()];
+    let now = at(1_700_000_000);
+    let reply =
+        |method: &str, url: &str| receive(w, &request(method, url, &[], b""), &vars, &keys, now);
+    let text = |body: &str, headers: Vec<(String, String)>| Reception::Reply {
+        status: 200,
+        content_type: "text/plain".into(),
+        body: body.into(),
+        headers,
+    };
+    assert_eq!(
+        reply(
+            "POST",
+            "https://x/h?validationToken=Validation%3A%20token%2B1"
+        ),
+        text("Validation: token+1", vec![])
+    );
+    assert_eq!(
+        reply("GET", "https://x/h?challenge=abc"),
+        text(
+            "abc",
+            vec![("X-Content-Type-Options".into(), "nosniff".into())]
+        )
+    );
+    assert_eq!(
+        reply(
+            "GET",
+            "https://x/h?hub.mode=subscribe&hub.verify_token=vt-123&hub.challenge=1158201444"
+        ),
+        text("1158201444", vec![])
+    );
+    // A wrong verify token is not a handshake: it falls through to verification.
+    assert!(matches!(
+        reply(
+            "GET",
+            "https://x/h?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1"
+        ),
+        Reception::Rejected(Rejection::MissingHeader(_))
+    ));
 }

@@ -195,6 +195,7 @@ fn verify(args: VerifyArgs) -> ExitCode {
             status,
             content_type,
             body,
+            ..
         } => {
             println!("valid (handshake)");
             println!("reply: {status} {content_type}");

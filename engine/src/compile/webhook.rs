@@ -54,6 +54,12 @@ pub fn compile_webhooks(
                 status: h.respond.status,
                 content_type: h.respond.content_type.clone(),
                 body,
+                headers: h
+                    .respond
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
             }),
             _ => ok = false,
         }

@@ -341,6 +341,7 @@ pub struct HandshakePlan {
     pub status: u16,
     pub content_type: String,
     pub body: Option<CompiledTemplate>,
+    pub headers: Vec<(String, String)>,
 }
 
 /// A connector trigger.

@@ -96,10 +96,21 @@ pub async fn deliver(
             status,
             content_type,
             body,
+            headers,
         } => {
             tracing::info!(%connector, %connection, status, "webhook handshake answered");
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
+            let mut response =
+                (status, [(header::CONTENT_TYPE, content_type)], body).into_response();
+            for (name, value) in headers {
+                if let (Ok(n), Ok(v)) = (
+                    header::HeaderName::from_bytes(name.as_bytes()),
+                    header::HeaderValue::from_str(&value),
+                ) {
+                    response.headers_mut().insert(n, v);
+                }
+            }
+            response
         }
         Reception::Rejected(reason) => {
             tracing::warn!(%connector, %connection, %reason, "webhook rejected");

@@ -218,6 +218,9 @@ pub struct HandshakeResponse {
     /// Example: `body: "{{ query['hub.challenge'] }}"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<Template>,
+    /// Extra response headers, fixed text. Example: `headers: { X-Content-Type-Options: nosniff }`.
+    #[serde(default, skip_serializing_if = "indexmap::IndexMap::is_empty")]
+    pub headers: indexmap::IndexMap<String, String>,
 }
 
 fn default_status() -> u16 {

@@ -19,6 +19,8 @@ pub enum Reception {
         status: u16,
         content_type: String,
         body: String,
+        /// Extra headers the handshake asks for.
+        headers: Vec<(String, String)>,
     },
     /// Refused: answer 401 with a short generic body; log the reason.
     Rejected(Rejection),
@@ -140,6 +142,7 @@ fn try_handshake(handshake: &HandshakePlan, ctx: &minijinja::Value) -> Option<Re
         status: handshake.status,
         content_type: handshake.content_type.clone(),
         body,
+        headers: handshake.headers.clone(),
     })
 }
 
