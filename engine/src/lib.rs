@@ -22,6 +22,8 @@
 //! - [`diag`]: diagnostics and their human, JSON and GitHub renderings.
 //! - [`schema`]: JSON Schema and reference-doc generation from the spec types.
 //! - [`webhook`]: receiving deliveries: signature verification, handshakes, event labels.
+//! - [`runtime`]: the run engine: events to runs, workers executing steps through the interpreter.
+//! - [`store`]: the durable store (SQLite): events, dedupe keys, the run queue, step journals.
 //! - [`server`]: the HTTP server of `switchyard serve` (axum).
 //! - [`cli`]: the `switchyard` command line (thin: parse arguments, call the library).
 
@@ -32,9 +34,11 @@ pub mod interpret;
 pub mod jsonpath;
 pub mod load;
 pub mod plan;
+pub mod runtime;
 pub mod schema;
 pub mod server;
 pub mod spec;
+pub mod store;
 pub mod template_env;
 pub mod template_filters;
 pub mod webhook;

@@ -6,6 +6,7 @@ mod cli;
 mod interpreter;
 mod jsonpath_cts;
 mod no_panic;
+mod run_engine;
 mod schema_drift;
 mod serve;
 mod shipped_specs;

@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex};
 use switchyard::compile::compile_paths;
 use switchyard::interpret::render::Vars;
 use switchyard::interpret::value;
-use switchyard::server::webhooks::{WebhookTarget, WebhookTargets};
+use switchyard::server::webhooks::{AcceptFuture, Delivery, WebhookTarget, WebhookTargets};
 use switchyard::server::{AppState, run};
-use switchyard::webhook::Event;
+use switchyard::webhook::{Dedupe, Event, MemoryDedupe};
 
 const SECRET: &str = "It's a Secret to Everybody";
 const SIG: &str = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
@@ -20,6 +20,7 @@ struct Targets {
     catalog: Arc<switchyard::plan::Catalog>,
     accepted: Mutex<Vec<Event>>,
     failing: AtomicUsize,
+    dedupe: MemoryDedupe,
 }
 
 impl WebhookTargets for Targets {
@@ -40,13 +41,29 @@ impl WebhookTargets for Targets {
             keys: vec![SECRET.into()],
         })
     }
-    fn accept(&self, _: &WebhookTarget, event: Event) -> Result<(), String> {
-        if self.failing.load(Ordering::SeqCst) > 0 {
-            self.failing.fetch_sub(1, Ordering::SeqCst);
-            return Err("database unavailable".into());
-        }
-        self.accepted.lock().unwrap().push(event);
-        Ok(())
+    fn accept<'a>(
+        &'a self,
+        target: &'a WebhookTarget,
+        event: Event,
+        window: std::time::Duration,
+    ) -> AcceptFuture<'a> {
+        Box::pin(async move {
+            if self.failing.load(Ordering::SeqCst) > 0 {
+                self.failing.fetch_sub(1, Ordering::SeqCst);
+                return Err("database unavailable".into());
+            }
+            let id = event.id.clone().unwrap_or_default();
+            if !self.dedupe.first_time(
+                &target.connection,
+                &id,
+                window,
+                std::time::SystemTime::now(),
+            ) {
+                return Ok(Delivery::Duplicate);
+            }
+            self.accepted.lock().unwrap().push(event);
+            Ok(Delivery::Accepted)
+        })
     }
 }
 
@@ -59,6 +76,7 @@ async fn deliveries_are_verified_deduplicated_and_limited() {
         catalog: Arc::new(compiled_catalog_clone(&root)),
         accepted: Mutex::new(Vec::new()),
         failing: AtomicUsize::new(1),
+        dedupe: MemoryDedupe::default(),
     });
     let mut state = AppState::new(catalog);
     state.webhook_targets = targets.clone();

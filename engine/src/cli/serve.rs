@@ -1,11 +1,15 @@
 //! `switchyard serve`
 
 use crate::diag::{OutputFormat, render};
+use crate::interpret::{HttpClient, Interpreter, Options, ReqwestClient};
+use crate::runtime::{Connections, Engine, EngineTargets, StaticConnections};
 use crate::server::{AppState, run, shutdown_signal};
+use crate::store::SqliteStore;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -14,6 +18,20 @@ pub struct ServeArgs {
     pub listen: SocketAddr,
     /// Spec files or folders to load. Default: `connectors/` and `workflows/`.
     pub paths: Vec<PathBuf>,
+    /// Folder for the database (`switchyard.db`, SQLite) and other state.
+    #[arg(long, default_value = "data", env = "SWITCHYARD_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// JSON file of connections (`{"name": {"connector": ..., "config": {...}}}`; values
+    /// `$env:VAR` are read from the environment). Until the connection store exists, the
+    /// only way to give workflows their accounts.
+    #[arg(long, env = "SWITCHYARD_CONNECTIONS")]
+    pub connections: Option<PathBuf>,
+    /// Workers running queued runs.
+    #[arg(long, default_value_t = 4)]
+    pub workers: usize,
+    /// The server's URL as providers see it (behind a proxy), for schemes that sign the URL.
+    #[arg(long, env = "SWITCHYARD_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 pub fn run_serve(args: ServeArgs) -> ExitCode {
@@ -43,6 +61,23 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
         );
         return ExitCode::FAILURE;
     };
+    let catalog = Arc::new(catalog);
+    let connections: Arc<dyn Connections> = match &args.connections {
+        Some(path) => match StaticConnections::from_file(path, &catalog) {
+            Ok(c) => c.into_arc(),
+            Err(problems) => {
+                for p in problems {
+                    eprintln!("error: {p}");
+                }
+                return ExitCode::from(super::EXIT_USAGE);
+            }
+        },
+        None => StaticConnections::default().into_arc(),
+    };
+    if let Err(error) = std::fs::create_dir_all(&args.data_dir) {
+        eprintln!("error: cannot create {}: {error}", args.data_dir.display());
+        return ExitCode::from(super::EXIT_USAGE);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -54,6 +89,34 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
         }
     };
     runtime.block_on(async move {
+        let db = args.data_dir.join("switchyard.db");
+        let store = match SqliteStore::open(&db).await {
+            Ok(s) => s,
+            Err(error) => {
+                eprintln!("error: cannot open {}: {error}", db.display());
+                return ExitCode::FAILURE;
+            }
+        };
+        let client: Arc<dyn HttpClient> = match ReqwestClient::new() {
+            Ok(c) => Arc::new(c),
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let engine = Arc::new(Engine {
+            catalog: catalog.clone(),
+            store: store.clone(),
+            interpreter: Arc::new(Interpreter::new(client.clone(), Options::default())),
+            http: client,
+            connections: connections.clone(),
+            wake: wake.clone(),
+            owner: format!("{}-{}", hostname(), std::process::id()),
+        });
+        let (stop_workers, worker_shutdown) = tokio::sync::watch::channel(false);
+        let workers = engine.spawn_workers(args.workers, worker_shutdown);
+
         let listener = match tokio::net::TcpListener::bind(args.listen).await {
             Ok(l) => l,
             Err(error) => {
@@ -66,11 +129,27 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
             .map(|a| a.to_string())
             .unwrap_or_default();
         eprintln!(
-            "switchyard: {} connector(s), {} workflow(s) loaded; listening on http://{address}",
+            "switchyard: {} connector(s), {} workflow(s) loaded; database {}; listening on http://{address}",
             catalog.connectors.len(),
-            catalog.workflows.len()
+            catalog.workflows.len(),
+            db.display()
         );
-        match run(listener, AppState::new(catalog), shutdown_signal()).await {
+        let mut state = AppState::new(catalog.clone());
+        state.public_url = args.public_url.clone();
+        state.webhook_targets = Arc::new(EngineTargets {
+            catalog,
+            connections,
+            store,
+            wake,
+        });
+        let served = run(listener, state, shutdown_signal()).await;
+        // Stop taking new runs; runs in flight finish (or, if killed, their leases expire
+        // and another start resumes them from the journal).
+        let _ = stop_workers.send(true);
+        for worker in workers {
+            let _ = worker.await;
+        }
+        match served {
             Ok(()) => {
                 eprintln!("switchyard: stopped");
                 ExitCode::SUCCESS
@@ -81,4 +160,10 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
             }
         }
     })
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "switchyard".into())
 }

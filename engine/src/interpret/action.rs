@@ -264,6 +264,7 @@ impl Interpreter {
             idempotency_key: Some(&p.idempotency_key),
             timeout: self.options.request_timeout,
             max_response_bytes: self.options.max_response_bytes,
+            base_override: conn.base_url.as_deref(),
         }
     }
 

@@ -25,6 +25,9 @@ pub struct Connection {
     /// Auth mode to use; `None` picks the first usable one.
     pub auth_mode: Option<String>,
     pub tokens: Option<Arc<dyn TokenSource>>,
+    /// Replaces the connector's `base_url` (a self-hosted instance, a proxy, a test mock);
+    /// actions with their own `base_url` keep it.
+    pub base_url: Option<String>,
 }
 
 impl Connection {
@@ -112,6 +115,7 @@ impl Connection {
             secrets,
             auth_mode: None,
             tokens: None,
+            base_url: None,
         })
     }
 

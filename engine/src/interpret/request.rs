@@ -25,6 +25,8 @@ pub struct RequestParts<'a> {
     pub idempotency_key: Option<&'a str>,
     pub timeout: Duration,
     pub max_response_bytes: usize,
+    /// The connection's replacement for the connector's `base_url`.
+    pub base_override: Option<&'a str>,
 }
 
 /// Names of headers whose values are credentials (for `***` in dry runs and logs).
@@ -42,11 +44,11 @@ pub fn build(
     ctx: &Value,
 ) -> Result<HttpRequest, ActionError> {
     let action = parts.action;
-    let base_template = action
-        .base_url
-        .as_ref()
-        .unwrap_or(&parts.connector.base_url);
-    let base = render::render_text(base_template, ctx)?.unwrap_or_default();
+    let base = match (&action.base_url, parts.base_override) {
+        (Some(own), _) => render::render_text(own, ctx)?.unwrap_or_default(),
+        (None, Some(base)) => base.to_string(),
+        (None, None) => render::render_text(&parts.connector.base_url, ctx)?.unwrap_or_default(),
+    };
     let base_url =
         url::Url::parse(&base).map_err(|e| ActionError::Url(format!("base URL `{base}`: {e}")))?;
 
@@ -173,7 +175,7 @@ pub fn build(
 }
 
 /// Renders name/template pairs; null values are left out, lists repeat the name.
-fn push_pairs(
+pub fn push_pairs(
     out: &mut Vec<(String, String)>,
     pairs: &TemplatePairs,
     ctx: &Value,

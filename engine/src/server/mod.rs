@@ -21,7 +21,6 @@ use tokio::net::TcpListener;
 pub struct AppState {
     pub catalog: Arc<Catalog>,
     pub webhook_targets: Arc<dyn webhooks::WebhookTargets>,
-    pub dedupe: Arc<dyn crate::webhook::Dedupe>,
     /// The server's URL as providers see it (behind a proxy), for schemes that sign it.
     pub public_url: Option<String>,
     pub webhook_body_limit: usize,
@@ -29,11 +28,10 @@ pub struct AppState {
 
 impl AppState {
     /// State for a catalog, with no webhook connections yet.
-    pub fn new(catalog: Catalog) -> Self {
+    pub fn new(catalog: impl Into<Arc<Catalog>>) -> Self {
         AppState {
-            catalog: Arc::new(catalog),
+            catalog: catalog.into(),
             webhook_targets: Arc::new(webhooks::NoTargets),
-            dedupe: Arc::new(crate::webhook::MemoryDedupe::default()),
             public_url: None,
             webhook_body_limit: webhooks::DEFAULT_BODY_LIMIT,
         }

@@ -32,23 +32,46 @@ pub struct WebhookTarget {
     pub keys: Vec<String>,
 }
 
+/// What became of a verified event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Stored durably, with its runs queued.
+    Accepted,
+    /// Its id was seen within the dedupe window: nothing stored, nothing run.
+    Duplicate,
+}
+
+/// The future `accept` returns.
+pub type AcceptFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Delivery, String>> + Send + 'a>>;
+
 /// Finds the connection a delivery is for, and keeps accepted events.
 pub trait WebhookTargets: Send + Sync {
     fn target(&self, connector: &str, connection: &str) -> Option<WebhookTarget>;
-    /// Stores an event durably (and queues its runs). An error makes the delivery fail with
-    /// 503, so the provider sends it again.
-    fn accept(&self, target: &WebhookTarget, event: Event) -> Result<(), String>;
+    /// Stores an event durably with its dedupe key (for `window`) and queues its runs, all
+    /// or nothing. An error makes the delivery fail with 503, so the provider sends it again.
+    fn accept<'a>(
+        &'a self,
+        target: &'a WebhookTarget,
+        event: Event,
+        window: std::time::Duration,
+    ) -> AcceptFuture<'a>;
 }
 
-/// No connections yet: every delivery is answered 404.
+/// No connections: every delivery is answered 404.
 pub struct NoTargets;
 
 impl WebhookTargets for NoTargets {
     fn target(&self, _: &str, _: &str) -> Option<WebhookTarget> {
         None
     }
-    fn accept(&self, _: &WebhookTarget, _: Event) -> Result<(), String> {
-        Err("no run engine".into())
+    fn accept<'a>(
+        &'a self,
+        _: &'a WebhookTarget,
+        _: Event,
+        _: std::time::Duration,
+    ) -> AcceptFuture<'a> {
+        Box::pin(async { Err("no run engine".to_string()) })
     }
 }
 
@@ -121,27 +144,21 @@ pub async fn deliver(
             text(StatusCode::BAD_REQUEST, "invalid payload\n")
         }
         Reception::Event(event) => {
-            if let Some(id) = &event.id
-                && !state.dedupe.first_time(
-                    &target.connection,
-                    id,
-                    plan.dedupe_window,
-                    SystemTime::now(),
-                )
-            {
-                tracing::info!(%connector, %connection, event_id = %id, "duplicate webhook");
-                return text(StatusCode::OK, "duplicate\n");
-            }
             let id = event.id.clone().unwrap_or_default();
-            match state.webhook_targets.accept(&target, event) {
-                Ok(()) => {
+            match state
+                .webhook_targets
+                .accept(&target, event, plan.dedupe_window)
+                .await
+            {
+                Ok(Delivery::Accepted) => {
                     tracing::info!(%connector, %connection, event_id = %id, "webhook accepted");
                     text(StatusCode::OK, "accepted\n")
                 }
+                Ok(Delivery::Duplicate) => {
+                    tracing::info!(%connector, %connection, event_id = %id, "duplicate webhook");
+                    text(StatusCode::OK, "duplicate\n")
+                }
                 Err(error) => {
-                    if !id.is_empty() {
-                        state.dedupe.forget(&target.connection, &id);
-                    }
                     tracing::error!(%connector, %connection, %error, "webhook not stored");
                     text(StatusCode::SERVICE_UNAVAILABLE, "try again later\n")
                 }

@@ -25,4 +25,4 @@ pub use dedupe::{Dedupe, MemoryDedupe};
 pub use receive::{Event, Reception, delivery_vars, receive, trigger_matches};
 pub use request::IncomingRequest;
 pub use sign::{SignedHeaders, sign};
-pub use verify::{Rejection, Verified, verify_signature};
+pub use verify::{Rejection, Verified, connection_keys, verify_signature};

@@ -105,6 +105,25 @@ pub fn resolve_scheme<'a>(
     })
 }
 
+/// A connection's active webhook secrets: its key (or token) template rendered with its
+/// config and secrets. A template that renders to a list gives several keys (rotation).
+pub fn connection_keys(plan: &crate::plan::WebhookPlan, vars: &Vars) -> Vec<String> {
+    let template = match resolve_scheme(&plan.verify, vars) {
+        Ok(VerifyPlan::Hmac(h)) => &h.key,
+        Ok(VerifyPlan::Token { value, .. }) => value,
+        _ => return Vec::new(),
+    };
+    match render::render(template, &vars.context()) {
+        Ok(Json::Array(items)) => items
+            .into_iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .filter(|s| !s.is_empty())
+            .collect(),
+        Ok(Json::String(s)) if !s.is_empty() => vec![s],
+        _ => Vec::new(),
+    }
+}
+
 fn missing(source: &SourcePlan) -> Rejection {
     match source {
         SourcePlan::Header(h) => Rejection::MissingHeader(h.clone()),

@@ -1,0 +1,140 @@
+//! The run engine: turns accepted events into queued runs and runs them with a pool of
+//! workers, through the interpreter, journaling every step in the store.
+//!
+//! ```text
+//! /hooks/... -> EngineTargets::accept -> store: event + dedupe key + runs (one transaction)
+//!                                      -> wake a worker
+//! worker: claim_run (lease) -> Engine::execute (steps, journal) -> finish_run
+//! ```
+//!
+//! Must never hold a run only in memory: anything acknowledged is in the store first.
+
+mod connections;
+mod executor;
+mod targets;
+
+pub use connections::{Connections, StaticConnections};
+pub use executor::RunFailure;
+pub use targets::EngineTargets;
+
+use crate::interpret::{HttpClient, Interpreter};
+use crate::plan::Catalog;
+use crate::store::{NewRun, SqliteStore};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+
+/// How long a claimed run stays leased without a heartbeat.
+pub const LEASE: Duration = Duration::from_secs(60);
+
+/// Everything a worker needs.
+pub struct Engine {
+    pub catalog: Arc<Catalog>,
+    pub store: SqliteStore,
+    pub interpreter: Arc<Interpreter>,
+    pub http: Arc<dyn HttpClient>,
+    pub connections: Arc<dyn Connections>,
+    /// Woken when runs are queued, so idle workers do not poll hot.
+    pub wake: Arc<Notify>,
+    /// This process's name in leases.
+    pub owner: String,
+}
+
+impl Engine {
+    /// Claims and runs one queued run; `false` when the queue was empty.
+    pub async fn run_one(&self) -> Result<bool, crate::store::StoreError> {
+        let Some(run) = self.store.claim_run(&self.owner, LEASE).await? else {
+            return Ok(false);
+        };
+        // Keep the lease while the run works, so no other worker takes it over.
+        let heartbeat = {
+            let store = self.store.clone();
+            let (id, owner) = (run.id.clone(), self.owner.clone());
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(LEASE / 3).await;
+                    let _ = store.renew_lease(&id, &owner, LEASE).await;
+                }
+            })
+        };
+        let result = self.execute(&run).await;
+        heartbeat.abort();
+        match result {
+            Ok(()) => {
+                tracing::info!(run = %run.id, workflow = %run.workflow, "run succeeded");
+                self.store.finish_run(&run.id, true, None).await?;
+            }
+            Err(failure) => {
+                tracing::warn!(run = %run.id, workflow = %run.workflow, error = %failure.0, "run failed");
+                self.store
+                    .finish_run(&run.id, false, Some(&failure.0))
+                    .await?;
+                self.queue_on_failure(&run.workflow, &run.id, &failure.0)
+                    .await?;
+            }
+        }
+        Ok(true)
+    }
+
+    /// Queues the workflow's `on_failure` workflow with the failed run as its trigger.
+    async fn queue_on_failure(
+        &self,
+        workflow: &str,
+        run: &str,
+        error: &str,
+    ) -> Result<(), crate::store::StoreError> {
+        let Some(target) = self
+            .catalog
+            .workflows
+            .get(workflow)
+            .and_then(|w| w.on_failure.clone())
+            .and_then(|name| self.catalog.workflows.get(&name).cloned())
+        else {
+            return Ok(());
+        };
+        self.store
+            .queue_run(&NewRun {
+                workflow: target.id.clone(),
+                spec_hash: target.content_hash.clone(),
+                trigger: serde_json::json!({
+                    "failed_run": { "id": run, "workflow": workflow, "error": error }
+                }),
+            })
+            .await?;
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// Starts `workers` workers; they stop when `shutdown` turns true, after their run.
+    pub fn spawn_workers(
+        self: &Arc<Self>,
+        workers: usize,
+        shutdown: watch::Receiver<bool>,
+    ) -> Vec<JoinHandle<()>> {
+        (0..workers.max(1))
+            .map(|_| {
+                let engine = self.clone();
+                let mut shutdown = shutdown.clone();
+                tokio::spawn(async move {
+                    loop {
+                        if *shutdown.borrow() {
+                            return;
+                        }
+                        match engine.run_one().await {
+                            Ok(true) => continue,
+                            Ok(false) => {}
+                            Err(e) => tracing::error!(error = %e, "run queue"),
+                        }
+                        // Idle: wait for new runs, a lease that may have expired, or shutdown.
+                        tokio::select! {
+                            _ = engine.wake.notified() => {}
+                            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                            _ = shutdown.changed() => {}
+                        }
+                    }
+                })
+            })
+            .collect()
+    }
+}

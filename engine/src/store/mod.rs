@@ -1,0 +1,360 @@
+//! The durable store: received events, dedupe keys, the run queue and each run's step
+//! journal. SQLite (one file in the data directory, WAL mode) is the embedded default.
+//!
+//! Every promise the server makes rests on a transaction here: a webhook is answered 2xx
+//! only after [`SqliteStore::accept_event`] committed its event, its dedupe key and its runs
+//! together; a step's output is journaled before the next step starts; a run is claimed with
+//! a lease, so a run whose worker died is picked up again.
+//!
+//! Must never hold a secret: callers pass redacted documents only.
+
+use serde_json::Value as Json;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Errors from the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored JSON is damaged: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// A received event to store.
+#[derive(Debug, Clone)]
+pub struct NewEvent<'a> {
+    pub connector: &'a str,
+    pub connection: &'a str,
+    pub event_id: Option<&'a str>,
+    pub event_type: Option<&'a str>,
+    pub payload: &'a Json,
+    pub headers: &'a Json,
+    pub dedupe_window: Duration,
+}
+
+/// A run to queue.
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    pub workflow: String,
+    pub spec_hash: String,
+    pub trigger: Json,
+}
+
+/// What storing an event did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Accepted {
+    /// Stored, with these runs queued.
+    Stored { runs: Vec<String> },
+    /// The (connection, event id) pair was seen within its window: nothing stored.
+    Duplicate,
+}
+
+/// A run taken from the queue.
+#[derive(Debug, Clone)]
+pub struct ClaimedRun {
+    pub id: String,
+    pub workflow: String,
+    pub spec_hash: String,
+    pub trigger: Json,
+}
+
+/// A run's state, for history and tests.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRecord {
+    pub id: String,
+    pub workflow: String,
+    pub status: String,
+    pub error: Option<String>,
+    pub trigger: Json,
+}
+
+/// A journaled step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepRecord {
+    pub step_id: String,
+    pub status: String,
+    pub attempts: u32,
+    pub output: Option<Json>,
+    pub error: Option<String>,
+}
+
+/// The SQLite store.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and applies pending migrations.
+    ///
+    /// WAL journal with `synchronous = NORMAL`: a commit survives the process being killed
+    /// at any moment (the WAL is in the OS); only an operating-system crash can lose the
+    /// last commits, without corrupting the file.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// Stores a verified event, its dedupe key and the runs it starts, in one transaction.
+    pub async fn accept_event(
+        &self,
+        event: &NewEvent<'_>,
+        runs: &[NewRun],
+    ) -> Result<Accepted, StoreError> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        if let Some(id) = event.event_id {
+            let scope = format!("webhook:{}:{}", event.connector, event.connection);
+            let window = i64::try_from(event.dedupe_window.as_millis()).unwrap_or(i64::MAX);
+            // A key past its window is replaced; a live one makes this delivery a duplicate.
+            let inserted = sqlx::query(
+                "INSERT INTO dedupe_keys (scope, key, expires_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (scope, key) DO UPDATE SET expires_at = excluded.expires_at
+                 WHERE dedupe_keys.expires_at <= ?4",
+            )
+            .bind(&scope)
+            .bind(id)
+            .bind(now.saturating_add(window))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                return Ok(Accepted::Duplicate);
+            }
+        }
+        let event_row: i64 = sqlx::query(
+            "INSERT INTO events (connector, connection, event_id, event_type, payload, headers, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+        )
+        .bind(event.connector)
+        .bind(event.connection)
+        .bind(event.event_id)
+        .bind(event.event_type)
+        .bind(event.payload.to_string())
+        .bind(event.headers.to_string())
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        let mut ids = Vec::with_capacity(runs.len());
+        for run in runs {
+            ids.push(insert_run(&mut tx, run, Some(event_row), now).await?);
+        }
+        tx.commit().await?;
+        Ok(Accepted::Stored { runs: ids })
+    }
+
+    /// Queues a run without an event (manual runs, replays).
+    pub async fn queue_run(&self, run: &NewRun) -> Result<String, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let id = insert_run(&mut tx, run, None, now_ms()).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Takes the oldest queued run, or a running one whose lease expired (its worker died),
+    /// and leases it to `owner`.
+    pub async fn claim_run(
+        &self,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<Option<ClaimedRun>, StoreError> {
+        let now = now_ms();
+        let until = now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
+        let row = sqlx::query(
+            "UPDATE runs SET status = 'running', lease_owner = ?1, lease_until = ?2,
+                    started_at = COALESCE(started_at, ?3)
+             WHERE id = (SELECT id FROM runs
+                         WHERE status = 'queued' OR (status = 'running' AND lease_until < ?3)
+                         ORDER BY created_at, id LIMIT 1)
+             RETURNING id, workflow, spec_hash, trigger",
+        )
+        .bind(owner)
+        .bind(until)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let trigger: String = row.try_get("trigger")?;
+        Ok(Some(ClaimedRun {
+            id: row.try_get("id")?,
+            workflow: row.try_get("workflow")?,
+            spec_hash: row.try_get("spec_hash")?,
+            trigger: serde_json::from_str(&trigger)?,
+        }))
+    }
+
+    /// The journal of a run: the steps already finished, in the order they finished.
+    pub async fn steps(&self, run: &str) -> Result<Vec<StepRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT step_id, status, attempts, output, error FROM steps
+             WHERE run_id = ?1 ORDER BY finished_at, step_id",
+        )
+        .bind(run)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                let output: Option<String> = row.try_get("output")?;
+                let attempts: i64 = row.try_get("attempts")?;
+                Ok(StepRecord {
+                    step_id: row.try_get("step_id")?,
+                    status: row.try_get("status")?,
+                    attempts: u32::try_from(attempts).unwrap_or(0),
+                    output: output.map(|o| serde_json::from_str(&o)).transpose()?,
+                    error: row.try_get("error")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Journals a finished step. Idempotent: a step journaled twice keeps the first record.
+    pub async fn record_step(
+        &self,
+        run: &str,
+        step: &StepRecord,
+        started_at_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO steps (run_id, step_id, status, attempts, output, error, started_at, finished_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (run_id, step_id) DO NOTHING",
+        )
+        .bind(run)
+        .bind(&step.step_id)
+        .bind(&step.status)
+        .bind(i64::from(step.attempts))
+        .bind(step.output.as_ref().map(Json::to_string))
+        .bind(&step.error)
+        .bind(started_at_ms)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Ends a run.
+    pub async fn finish_run(
+        &self,
+        run: &str,
+        succeeded: bool,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE runs SET status = ?2, error = ?3, finished_at = ?4,
+                    lease_owner = NULL, lease_until = NULL
+             WHERE id = ?1",
+        )
+        .bind(run)
+        .bind(if succeeded { "succeeded" } else { "failed" })
+        .bind(error)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Extends a lease while its run is still being worked on.
+    pub async fn renew_lease(
+        &self,
+        run: &str,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<(), StoreError> {
+        let until = now_ms().saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
+        sqlx::query("UPDATE runs SET lease_until = ?3 WHERE id = ?1 AND lease_owner = ?2 AND status = 'running'")
+            .bind(run)
+            .bind(owner)
+            .bind(until)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Hands a leased run back to the queue (graceful shutdown).
+    pub async fn release_run(&self, run: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE runs SET status = 'queued', lease_owner = NULL, lease_until = NULL
+             WHERE id = ?1 AND status = 'running'",
+        )
+        .bind(run)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Runs, newest first.
+    pub async fn runs(
+        &self,
+        workflow: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<RunRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, workflow, status, error, trigger FROM runs
+             WHERE ?1 IS NULL OR workflow = ?1
+             ORDER BY created_at DESC, id DESC LIMIT ?2",
+        )
+        .bind(workflow)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                let trigger: String = row.try_get("trigger")?;
+                Ok(RunRecord {
+                    id: row.try_get("id")?,
+                    workflow: row.try_get("workflow")?,
+                    status: row.try_get("status")?,
+                    error: row.try_get("error")?,
+                    trigger: serde_json::from_str(&trigger)?,
+                })
+            })
+            .collect()
+    }
+}
+
+async fn insert_run(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    run: &NewRun,
+    event: Option<i64>,
+    now: i64,
+) -> Result<String, StoreError> {
+    // Time-ordered ids: the queue order and the id order agree.
+    let id = uuid::Uuid::now_v7().to_string();
+    sqlx::query(
+        "INSERT INTO runs (id, workflow, spec_hash, status, trigger, event, created_at)
+         VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6)",
+    )
+    .bind(&id)
+    .bind(&run.workflow)
+    .bind(&run.spec_hash)
+    .bind(run.trigger.to_string())
+    .bind(event)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
+}

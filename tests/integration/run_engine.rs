@@ -1,0 +1,176 @@
+//! End to end, in one process: the server on 127.0.0.1:0, a real SQLite file, the shipped
+//! `github-issue-to-slack` workflow, Slack faked with wiremock. A signed GitHub webhook
+//! gives exactly one Slack post with the issue's title; a badly signed one and a repeated
+//! delivery give none.
+
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+use switchyard::compile::compile_paths;
+use switchyard::interpret::{Connection, Interpreter, Options, ReqwestClient};
+use switchyard::runtime::{Engine, EngineTargets, StaticConnections};
+use switchyard::server::{AppState, run};
+use switchyard::store::SqliteStore;
+use wiremock::matchers::{body_partial_json, header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const SECRET: &str = "gh-webhook-secret";
+
+fn sign(body: &[u8]) -> String {
+    format!(
+        "sha256={}",
+        hex::encode(switchyard::webhook::verify::mac(
+            switchyard::spec::webhook::HmacAlgorithm::Sha256,
+            SECRET.as_bytes(),
+            body
+        ))
+    )
+}
+
+#[tokio::test]
+async fn a_signed_github_webhook_posts_once_to_slack() {
+    let slack = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/chat.postMessage"))
+        .and(header("authorization", "Bearer xoxb-test-token"))
+        .and(body_partial_json(json!({ "channel": "#eng" })))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"ok": true, "ts": "1.2", "channel": "C1"})),
+        )
+        .mount(&slack)
+        .await;
+
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let (compiled, _) = compile_paths(&[root.join("connectors"), root.join("workflows")]).unwrap();
+    let catalog = Arc::new(compiled.catalog.expect("shipped specs compile"));
+    let github = Connection::new(
+        "acme-github",
+        catalog.connectors["github"].clone(),
+        json!({ "webhook_secret": SECRET })
+            .as_object()
+            .unwrap()
+            .clone(),
+    )
+    .unwrap();
+    let mut slack_conn = Connection::new(
+        "acme-slack",
+        catalog.connectors["slack"].clone(),
+        json!({ "bot_token": "xoxb-test-token" })
+            .as_object()
+            .unwrap()
+            .clone(),
+    )
+    .unwrap();
+    slack_conn.auth_mode = Some("bearer".into());
+    slack_conn.base_url = Some(format!("{}/api", slack.uri()));
+    let connections = StaticConnections::new([github, slack_conn]).into_arc();
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("switchyard.db"))
+        .await
+        .unwrap();
+    let client: Arc<dyn switchyard::interpret::HttpClient> =
+        Arc::new(ReqwestClient::new().unwrap());
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let engine = Arc::new(Engine {
+        catalog: catalog.clone(),
+        store: store.clone(),
+        interpreter: Arc::new(Interpreter::new(client.clone(), Options::default())),
+        http: client,
+        connections: connections.clone(),
+        wake: wake.clone(),
+        owner: "test".into(),
+    });
+    let (stop_workers, shutdown) = tokio::sync::watch::channel(false);
+    let workers = engine.spawn_workers(2, shutdown);
+
+    let mut state = AppState::new(switchyard::plan::Catalog::default());
+    state.webhook_targets = Arc::new(EngineTargets {
+        catalog: catalog.clone(),
+        connections,
+        store: store.clone(),
+        wake,
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!(
+        "http://{}/hooks/github/acme-github",
+        listener.local_addr().unwrap()
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(run(listener, state, async {
+        let _ = stopped.await;
+    }));
+
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::new();
+    let body = serde_json::to_vec(&json!({
+        "action": "opened",
+        "issue": { "number": 42, "title": "Crash on empty input", "html_url": "https://github.com/acme/app/issues/42" },
+        "repository": { "full_name": "acme/app" }
+    }))
+    .unwrap();
+    let send = |sig: String, delivery: &'static str| {
+        http.post(&base)
+            .header("Content-Type", "application/json")
+            .header("X-GitHub-Event", "issues")
+            .header("X-GitHub-Delivery", delivery)
+            .header("X-Hub-Signature-256", sig)
+            .body(body.clone())
+            .send()
+    };
+
+    let r = send(sign(&body), "delivery-1").await.unwrap();
+    assert_eq!(
+        (r.status().as_u16(), r.text().await.unwrap()),
+        (200, "accepted\n".into())
+    );
+    let bad = send("sha256=0000".into(), "delivery-2").await.unwrap();
+    assert_eq!(bad.status(), 401);
+    let again = send(sign(&body), "delivery-1").await.unwrap();
+    assert_eq!(
+        (again.status().as_u16(), again.text().await.unwrap()),
+        (200, "duplicate\n".into())
+    );
+
+    // Wait for the run to finish (the worker runs after the 200).
+    let mut runs = Vec::new();
+    for _ in 0..100 {
+        runs = store.runs(None, 10).await.unwrap();
+        if runs
+            .iter()
+            .all(|r| r.status == "succeeded" || r.status == "failed")
+            && !runs.is_empty()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].status, "succeeded", "{runs:?}");
+    assert_eq!(runs[0].workflow, "github-issue-to-slack");
+    let posts = slack.received_requests().await.unwrap();
+    assert_eq!(posts.len(), 1);
+    let text = serde_json::from_slice::<serde_json::Value>(&posts[0].body).unwrap()["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        text.contains("Crash on empty input") && text.contains("#42"),
+        "{text}"
+    );
+    // The step journal holds Slack's answer.
+    let steps = store.steps(&runs[0].id).await.unwrap();
+    assert_eq!(steps.len(), 1);
+    assert_eq!(
+        steps[0].output,
+        Some(json!({ "ts": "1.2", "channel": "C1" }))
+    );
+
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+    let _ = stop_workers.send(true);
+    for w in workers {
+        w.await.unwrap();
+    }
+}
