@@ -40,9 +40,11 @@ fn get(address: &str, path: &str) -> (u16, String) {
 #[test]
 fn serve_loads_the_shipped_specs_serves_the_catalog_and_stops_on_sigterm() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let data = tempfile::tempdir().unwrap();
     let mut child = KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_switchyard"))
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data.path())
             .current_dir(&root)
             .stderr(Stdio::piped())
             .spawn()
