@@ -104,6 +104,15 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        let host = hostname();
+        match store.requeue_orphans(&format!("{host}-")).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(runs = n, "runs cut off by an earlier stop are queued again"),
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
         let wake = Arc::new(tokio::sync::Notify::new());
         let engine = Arc::new(Engine {
             catalog: catalog.clone(),
@@ -112,7 +121,7 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
             http: client,
             connections: connections.clone(),
             wake: wake.clone(),
-            owner: format!("{}-{}", hostname(), std::process::id()),
+            owner: format!("{host}-{}", std::process::id()),
         });
         let (stop_workers, worker_shutdown) = tokio::sync::watch::channel(false);
         let workers = engine.spawn_workers(args.workers, worker_shutdown);

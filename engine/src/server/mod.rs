@@ -42,6 +42,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let hooks = Router::new()
         .route("/hooks/{connector}/{connection}", any(webhooks::deliver))
+        .route("/hooks/{workflow}", any(webhooks::deliver_to_workflow))
         .layer(DefaultBodyLimit::max(state.webhook_body_limit));
     Router::new()
         .merge(hooks)

@@ -79,9 +79,47 @@ fn text(status: StatusCode, body: &'static str) -> Response {
     (status, [(header::CONTENT_TYPE, "text/plain")], body).into_response()
 }
 
+/// `/hooks/{workflow}`: the URL of one workflow's webhook trigger (its connector and
+/// connection come from the trigger).
+pub async fn deliver_to_workflow(
+    State(state): State<AppState>,
+    Path(workflow): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let trigger = state
+        .catalog
+        .workflows
+        .get(&workflow)
+        .map(|w| w.trigger.clone());
+    let Some(crate::plan::WorkflowTriggerPlan::Webhook {
+        connector,
+        connection,
+        ..
+    }) = trigger
+    else {
+        return text(StatusCode::NOT_FOUND, "unknown webhook endpoint\n");
+    };
+    receive_delivery(state, connector, connection, method, uri, headers, body).await
+}
+
 pub async fn deliver(
     State(state): State<AppState>,
     Path((connector, connection)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    receive_delivery(state, connector, connection, method, uri, headers, body).await
+}
+
+async fn receive_delivery(
+    state: AppState,
+    connector: String,
+    connection: String,
     method: Method,
     uri: Uri,
     headers: HeaderMap,

@@ -294,6 +294,21 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// At start-up: runs leased by an earlier process of this host (`owner_prefix`) were
+    /// cut off by a crash; they go back to the queue at once instead of waiting for their
+    /// leases to expire. Returns how many.
+    pub async fn requeue_orphans(&self, owner_prefix: &str) -> Result<u64, StoreError> {
+        let pattern = format!("{}%", owner_prefix.replace('%', "\\%").replace('_', "\\_"));
+        let done = sqlx::query(
+            "UPDATE runs SET status = 'queued', lease_owner = NULL, lease_until = NULL
+             WHERE status = 'running' AND lease_owner LIKE ?1 ESCAPE '\\'",
+        )
+        .bind(pattern)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Hands a leased run back to the queue (graceful shutdown).
     pub async fn release_run(&self, run: &str) -> Result<(), StoreError> {
         sqlx::query(
