@@ -23,6 +23,7 @@
 //! - [`schema`]: JSON Schema and reference-doc generation from the spec types.
 //! - [`webhook`]: receiving deliveries: signature verification, handshakes, event labels.
 //! - [`runtime`]: the run engine: events to runs, workers executing steps through the interpreter.
+//! - [`schedule`]: cron triggers: firing times, DST, catch-up and overlap, the cron loop.
 //! - [`store`]: the durable store (SQLite): events, dedupe keys, the run queue, step journals.
 //! - [`server`]: the HTTP server of `switchyard serve` (axum).
 //! - [`cli`]: the `switchyard` command line (thin: parse arguments, call the library).
@@ -35,6 +36,7 @@ pub mod jsonpath;
 pub mod load;
 pub mod plan;
 pub mod runtime;
+pub mod schedule;
 pub mod schema;
 pub mod server;
 pub mod spec;

@@ -163,3 +163,28 @@ fn credentials_written_into_a_spec_are_never_echoed() {
         );
     }
 }
+
+#[test]
+fn schedule_next_prints_firings_in_the_workflows_time_zone() {
+    let out = switchyard(
+        &["schedule", "next", "weekday-payments-digest", "-n", "3"],
+        &repo(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines.iter().all(|l| l.contains(" 09:00:00 ")), "{text}");
+    let missing = switchyard(&["schedule", "next", "weekday-payment-digest"], &repo());
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("did you mean `weekday-payments-digest`")
+    );
+    let not_cron = switchyard(&["schedule", "next", "github-issue-to-slack"], &repo());
+    assert_eq!(not_cron.status.code(), Some(2));
+}

@@ -2,6 +2,7 @@
 //! exit codes.
 
 mod call;
+mod schedule;
 mod schema;
 mod serve;
 mod validate;
@@ -27,6 +28,9 @@ pub enum Command {
     Schema(schema::SchemaArgs),
     /// Run one connector action against the provider and print its output or records.
     Call(call::CallArgs),
+    /// Cron schedules: `schedule next WORKFLOW` prints the next firing times.
+    #[command(subcommand)]
+    Schedule(schedule::ScheduleCommand),
     /// Verify a webhook delivery against a connector's rules, or sign one.
     #[command(subcommand)]
     Webhook(webhook::WebhookCommand),
@@ -63,6 +67,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Serve(args) => serve::run_serve(args),
         Command::Call(args) => call::run(args),
         Command::Webhook(command) => webhook::run(command),
+        Command::Schedule(command) => schedule::run(command),
     }
 }
 

@@ -124,7 +124,14 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
             owner: format!("{host}-{}", std::process::id()),
         });
         let (stop_workers, worker_shutdown) = tokio::sync::watch::channel(false);
-        let workers = engine.spawn_workers(args.workers, worker_shutdown);
+        let mut workers = engine.spawn_workers(args.workers, worker_shutdown.clone());
+        let scheduler = crate::schedule::Scheduler {
+            catalog: catalog.clone(),
+            store: store.clone(),
+            wake: wake.clone(),
+            clock: Arc::new(crate::schedule::SystemClock),
+        };
+        workers.push(tokio::spawn(scheduler.run(worker_shutdown)));
 
         let listener = match tokio::net::TcpListener::bind(args.listen).await {
             Ok(l) => l,

@@ -161,7 +161,7 @@ impl SqliteStore {
         .try_get(0)?;
         let mut ids = Vec::with_capacity(runs.len());
         for run in runs {
-            ids.push(insert_run(&mut tx, run, Some(event_row), now).await?);
+            ids.push(insert_run(&mut tx, run, Some(event_row), now, false).await?);
         }
         tx.commit().await?;
         Ok(Accepted::Stored { runs: ids })
@@ -170,7 +170,7 @@ impl SqliteStore {
     /// Queues a run without an event (manual runs, replays).
     pub async fn queue_run(&self, run: &NewRun) -> Result<String, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let id = insert_run(&mut tx, run, None, now_ms()).await?;
+        let id = insert_run(&mut tx, run, None, now_ms(), false).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -188,7 +188,12 @@ impl SqliteStore {
             "UPDATE runs SET status = 'running', lease_owner = ?1, lease_until = ?2,
                     started_at = COALESCE(started_at, ?3)
              WHERE id = (SELECT id FROM runs
-                         WHERE status = 'queued' OR (status = 'running' AND lease_until < ?3)
+                         WHERE (status = 'queued'
+                                AND NOT (exclusive = 1 AND EXISTS (
+                                    SELECT 1 FROM runs AS other
+                                    WHERE other.workflow = runs.workflow
+                                      AND other.status = 'running' AND other.lease_until >= ?3)))
+                            OR (status = 'running' AND lease_until < ?3)
                          ORDER BY created_at, id LIMIT 1)
              RETURNING id, workflow, spec_hash, trigger",
         )
@@ -277,6 +282,92 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Up to which nominal time (Unix ms) a schedule's firings were handled.
+    pub async fn handled_until(&self, workflow: &str) -> Result<Option<i64>, StoreError> {
+        let row = sqlx::query("SELECT handled_until FROM schedules WHERE workflow = ?1")
+            .bind(workflow)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    /// Records that firings up to `until_ms` were handled (never moves backwards).
+    pub async fn set_handled_until(&self, workflow: &str, until_ms: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO schedules (workflow, handled_until) VALUES (?1, ?2)
+             ON CONFLICT (workflow) DO UPDATE
+             SET handled_until = max(handled_until, excluded.handled_until)",
+        )
+        .bind(workflow)
+        .bind(until_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records a cron firing, with its run when it runs (`None`: skipped by the overlap
+    /// policy). `false` when this (workflow, nominal time) was already recorded: it fired.
+    pub async fn fire(
+        &self,
+        workflow: &str,
+        nominal_ms: i64,
+        run: Option<&NewRun>,
+        exclusive: bool,
+    ) -> Result<bool, StoreError> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO cron_firings (workflow, nominal, outcome, fired_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (workflow, nominal) DO NOTHING",
+        )
+        .bind(workflow)
+        .bind(nominal_ms)
+        .bind(if run.is_some() { "queued" } else { "skipped" })
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Ok(false);
+        }
+        if let Some(run) = run {
+            let id = insert_run(&mut tx, run, None, now, exclusive).await?;
+            sqlx::query("UPDATE cron_firings SET run_id = ?3 WHERE workflow = ?1 AND nominal = ?2")
+                .bind(workflow)
+                .bind(nominal_ms)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Whether a run of the workflow is queued or running.
+    pub async fn has_active_run(&self, workflow: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT EXISTS (SELECT 1 FROM runs WHERE workflow = ?1 AND status IN ('queued', 'running'))",
+        )
+        .bind(workflow)
+        .fetch_one(&self.pool)
+        .await?;
+        let exists: i64 = row.try_get(0)?;
+        Ok(exists != 0)
+    }
+
+    /// Cron firings recorded for a workflow: (nominal ms, outcome).
+    pub async fn firings(&self, workflow: &str) -> Result<Vec<(i64, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT nominal, outcome FROM cron_firings WHERE workflow = ?1 ORDER BY nominal",
+        )
+        .bind(workflow)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
     /// Extends a lease while its run is still being worked on.
     pub async fn renew_lease(
         &self,
@@ -356,12 +447,13 @@ async fn insert_run(
     run: &NewRun,
     event: Option<i64>,
     now: i64,
+    exclusive: bool,
 ) -> Result<String, StoreError> {
     // Time-ordered ids: the queue order and the id order agree.
     let id = uuid::Uuid::now_v7().to_string();
     sqlx::query(
-        "INSERT INTO runs (id, workflow, spec_hash, status, trigger, event, created_at)
-         VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6)",
+        "INSERT INTO runs (id, workflow, spec_hash, status, trigger, event, created_at, exclusive)
+         VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, ?7)",
     )
     .bind(&id)
     .bind(&run.workflow)
@@ -369,6 +461,7 @@ async fn insert_run(
     .bind(run.trigger.to_string())
     .bind(event)
     .bind(now)
+    .bind(exclusive)
     .execute(&mut **tx)
     .await?;
     Ok(id)

@@ -1,0 +1,160 @@
+//! The cron loop with an injected clock and a real SQLite file: on-time firings, catch-up
+//! after a stop, no double firing across a restart, overlap policies.
+
+use chrono::{DateTime, Utc};
+use std::sync::{Arc, Mutex};
+use switchyard::compile::{SourceFile, compile_sources};
+use switchyard::plan::Catalog;
+use switchyard::schedule::{Clock, Scheduler};
+use switchyard::store::SqliteStore;
+
+struct ManualClock(Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    fn set(&self, t: &str) {
+        *self.0.lock().unwrap() = DateTime::parse_from_rfc3339(t).unwrap().with_timezone(&Utc);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+fn catalog(catchup: &str, overlap: &str) -> Arc<Catalog> {
+    let yaml = format!(
+        "workflow: hourly\ntrigger:\n  cron: {{ schedule: \"0 * * * *\", timezone: Europe/Berlin, catchup: {catchup}, overlap: {overlap} }}\nsteps:\n  - id: note\n    set: {{ at: \"{{{{ trigger.scheduled_at }}}}\" }}\n"
+    );
+    let compiled = compile_sources(&[SourceFile {
+        path: "hourly.yaml".into(),
+        text: yaml,
+    }]);
+    assert!(
+        !compiled.diagnostics.has_errors(),
+        "{:#?}",
+        compiled.diagnostics
+    );
+    Arc::new(compiled.catalog.unwrap())
+}
+
+async fn setup(
+    catchup: &str,
+    overlap: &str,
+) -> (Scheduler, Arc<ManualClock>, SqliteStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
+    let clock = Arc::new(ManualClock(Mutex::new(Utc::now())));
+    let scheduler = Scheduler {
+        catalog: catalog(catchup, overlap),
+        store: store.clone(),
+        wake: Arc::new(tokio::sync::Notify::new()),
+        clock: clock.clone(),
+    };
+    (scheduler, clock, store, dir)
+}
+
+#[tokio::test]
+async fn fires_on_time_once_even_across_a_restart() {
+    let (scheduler, clock, store, _dir) = setup("latest", "allow").await;
+    clock.set("2026-06-01T09:59:00Z");
+    assert_eq!(
+        scheduler.tick().await.unwrap(),
+        0,
+        "first sight only records a baseline"
+    );
+    clock.set("2026-06-01T10:00:00.010Z");
+    assert_eq!(scheduler.tick().await.unwrap(), 1);
+    assert_eq!(scheduler.tick().await.unwrap(), 0);
+    // A second scheduler on the same database (a restart, or another instance whose
+    // record of progress lags) does not fire 10:00 again.
+    let again = Scheduler {
+        catalog: scheduler.catalog.clone(),
+        store: store.clone(),
+        wake: scheduler.wake.clone(),
+        clock: clock.clone(),
+    };
+    store.set_handled_until("hourly", 0).await.unwrap(); // cannot move backwards
+    assert_eq!(again.tick().await.unwrap(), 0);
+    // Even a scheduler that believes 10:00 is due cannot record it twice.
+    let ten = DateTime::parse_from_rfc3339("2026-06-01T10:00:00Z")
+        .unwrap()
+        .timestamp_millis();
+    let run = switchyard::store::NewRun {
+        workflow: "hourly".into(),
+        spec_hash: String::new(),
+        trigger: serde_json::json!({}),
+    };
+    assert!(!store.fire("hourly", ten, Some(&run), false).await.unwrap());
+    let runs = store.runs(Some("hourly"), 10).await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].trigger["scheduled_at"], "2026-06-01T10:00:00+00:00");
+}
+
+#[tokio::test]
+async fn catch_up_after_a_stop() {
+    for (policy, expected) in [("none", 1), ("latest", 2), ("all", 5)] {
+        let (scheduler, clock, store, _dir) = setup(policy, "allow").await;
+        clock.set("2026-06-01T06:30:00Z");
+        scheduler.tick().await.unwrap();
+        // Down from 06:30 to 11:00:20: 07:00..10:00 were missed, 11:00 is on time.
+        clock.set("2026-06-01T11:00:20Z");
+        assert_eq!(scheduler.tick().await.unwrap(), expected, "{policy}");
+        let firings = store.firings("hourly").await.unwrap();
+        assert_eq!(firings.len(), expected, "{policy}");
+        assert_eq!(
+            scheduler.tick().await.unwrap(),
+            0,
+            "{policy}: nothing fires twice"
+        );
+    }
+}
+
+#[tokio::test]
+async fn overlap_skip_records_a_skipped_firing_and_queue_waits() {
+    let (scheduler, clock, store, _dir) = setup("latest", "skip").await;
+    clock.set("2026-06-01T09:59:00Z");
+    scheduler.tick().await.unwrap();
+    clock.set("2026-06-01T10:00:01Z");
+    assert_eq!(scheduler.tick().await.unwrap(), 1);
+    // The 10:00 run is still queued at 11:00: the 11:00 firing is skipped, and recorded.
+    clock.set("2026-06-01T11:00:01Z");
+    assert_eq!(scheduler.tick().await.unwrap(), 0);
+    let firings = store.firings("hourly").await.unwrap();
+    assert_eq!(
+        firings.iter().map(|(_, o)| o.as_str()).collect::<Vec<_>>(),
+        ["queued", "skipped"]
+    );
+
+    let (scheduler, clock, store, _dir) = setup("latest", "queue").await;
+    clock.set("2026-06-01T09:59:00Z");
+    scheduler.tick().await.unwrap();
+    clock.set("2026-06-01T10:00:01Z");
+    scheduler.tick().await.unwrap();
+    clock.set("2026-06-01T11:00:01Z");
+    assert_eq!(
+        scheduler.tick().await.unwrap(),
+        1,
+        "queue: the second run is queued"
+    );
+    // While the first runs, the second cannot be claimed.
+    let first = store
+        .claim_run("w", std::time::Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        store
+            .claim_run("w", std::time::Duration::from_secs(60))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    store.finish_run(&first.id, true, None).await.unwrap();
+    let second = store
+        .claim_run("w", std::time::Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(first.id, second.id);
+}
