@@ -8,6 +8,7 @@ mod interpreter;
 mod jsonpath_cts;
 mod no_panic;
 mod run_engine;
+mod runs_cli;
 mod scheduler;
 mod schema_drift;
 mod serve;

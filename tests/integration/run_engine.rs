@@ -81,6 +81,7 @@ async fn a_signed_github_webhook_posts_once_to_slack() {
         connections: connections.clone(),
         wake: wake.clone(),
         owner: "test".into(),
+        mocks: Default::default(),
     });
     let (stop_workers, shutdown) = tokio::sync::watch::channel(false);
     let workers = engine.spawn_workers(2, shutdown);

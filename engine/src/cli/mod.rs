@@ -2,6 +2,8 @@
 //! exit codes.
 
 mod call;
+mod run;
+mod runs;
 mod schedule;
 mod schema;
 mod serve;
@@ -28,6 +30,10 @@ pub enum Command {
     Schema(schema::SchemaArgs),
     /// Run one connector action against the provider and print its output or records.
     Call(call::CallArgs),
+    /// Run one workflow locally, without the server, and print each step's result.
+    Run(run::RunArgs),
+    /// Run history: list, show, retry from the failed step, replay.
+    Runs(runs::RunsArgs),
     /// Cron schedules: `schedule next WORKFLOW` prints the next firing times.
     #[command(subcommand)]
     Schedule(schedule::ScheduleCommand),
@@ -68,6 +74,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Call(args) => call::run(args),
         Command::Webhook(command) => webhook::run(command),
         Command::Schedule(command) => schedule::run(command),
+        Command::Run(args) => run::run(args),
+        Command::Runs(args) => runs::run(args),
     }
 }
 

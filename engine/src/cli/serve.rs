@@ -122,6 +122,7 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
             connections: connections.clone(),
             wake: wake.clone(),
             owner: format!("{host}-{}", std::process::id()),
+            mocks: Default::default(),
         });
         let (stop_workers, worker_shutdown) = tokio::sync::watch::channel(false);
         let mut workers = engine.spawn_workers(args.workers, worker_shutdown.clone());

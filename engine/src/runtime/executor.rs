@@ -22,6 +22,32 @@ use std::time::{SystemTime, UNIX_EPOCH};
 #[derive(Debug, Clone)]
 pub struct RunFailure(pub String);
 
+/// Why a step failed, and whether trying it again could help (a missing connection or
+/// invalid inputs cannot be fixed by waiting).
+#[derive(Debug, Clone)]
+struct StepError {
+    message: String,
+    permanent: bool,
+}
+
+impl From<String> for StepError {
+    fn from(message: String) -> Self {
+        StepError {
+            message,
+            permanent: false,
+        }
+    }
+}
+
+impl StepError {
+    fn permanent(message: String) -> Self {
+        StepError {
+            message,
+            permanent: true,
+        }
+    }
+}
+
 /// The state of a run being executed.
 struct RunState {
     run_id: String,
@@ -228,17 +254,28 @@ impl Engine {
         state: &mut RunState,
         key: &str,
     ) -> (Result<Json, String>, u32) {
+        let (result, attempts) = self.attempt_inner(step, state, key).await;
+        (result.map_err(|e| e.message), attempts)
+    }
+
+    async fn attempt_inner(
+        &self,
+        step: &StepPlan,
+        state: &mut RunState,
+        key: &str,
+    ) -> (Result<Json, StepError>, u32) {
         let attempts = step.retry.as_ref().map_or(1, |r| r.attempts.max(1));
-        let mut last = Err(String::new());
+        let mut last = Err(StepError::from(String::new()));
         for attempt in 1..=attempts {
             let run = self.step_once(step, state, key);
             last = match step.timeout {
                 Some(limit) => tokio::time::timeout(limit, run)
                     .await
-                    .unwrap_or_else(|_| Err(format!("timed out after {limit:?}"))),
+                    .unwrap_or_else(|_| Err(format!("timed out after {limit:?}").into())),
                 None => run.await,
             };
-            if last.is_ok() || attempt == attempts {
+            let permanent = last.as_ref().err().is_some_and(|e| e.permanent);
+            if last.is_ok() || attempt == attempts || permanent {
                 return (last, attempt);
             }
             if let Some(retry) = &step.retry {
@@ -260,8 +297,11 @@ impl Engine {
         step: &'a StepPlan,
         state: &'a mut RunState,
         key: &'a str,
-    ) -> Pin<Box<dyn Future<Output = Result<Json, String>> + Send + 'a>> {
+    ) -> Pin<Box<dyn Future<Output = Result<Json, StepError>> + Send + 'a>> {
         Box::pin(async move {
+            if let Some(output) = self.mocks.get(&step.id) {
+                return Ok(output.clone());
+            }
             let ctx = state.context();
             match &step.kind {
                 StepKind::Set(fields) => {
@@ -280,10 +320,9 @@ impl Engine {
                     input,
                     ..
                 } => {
-                    let conn = self
-                        .connections
-                        .get(connection)
-                        .ok_or_else(|| format!("no connection `{connection}`"))?;
+                    let conn = self.connections.get(connection).ok_or_else(|| {
+                        StepError::permanent(format!("no connection `{connection}`"))
+                    })?;
                     let mut given = Map::new();
                     for (name, tree) in input {
                         let v = render::render_tree(tree, &ctx).map_err(|e| e.to_string())?;
@@ -305,7 +344,10 @@ impl Engine {
                         .interpreter
                         .call(&conn, &call, &mut sink)
                         .await
-                        .map_err(|e| e.to_string())?;
+                        .map_err(|e| StepError {
+                            permanent: e.is_usage(),
+                            message: e.to_string(),
+                        })?;
                     let has_records = conn
                         .connector
                         .actions
@@ -326,7 +368,7 @@ impl Engine {
                     let branch = if holds { then } else { otherwise };
                     self.run_steps(branch, state, String::new())
                         .await
-                        .map_err(|e| e.0)?;
+                        .map_err(|e| StepError::permanent(e.0))?;
                     Ok(json!({ "branch": if holds { "then" } else { "otherwise" } }))
                 }
                 StepKind::ForEach {
@@ -334,7 +376,10 @@ impl Engine {
                 } => {
                     let list = render::render_tree(items, &ctx).map_err(|e| e.to_string())?;
                     let Json::Array(list) = list else {
-                        return Err(format!("`items` is not a list: {}", short(&list)));
+                        return Err(StepError::permanent(format!(
+                            "`items` is not a list: {}",
+                            short(&list)
+                        )));
                     };
                     let mut results = Vec::with_capacity(list.len());
                     for (i, element) in list.into_iter().enumerate() {
@@ -342,7 +387,7 @@ impl Engine {
                         let before: Vec<String> = steps.iter().map(|s| s.id.clone()).collect();
                         let outcome = self.run_steps(steps, state, format!("{key}[{i}]/")).await;
                         state.loops.pop();
-                        outcome.map_err(|e| e.0)?;
+                        outcome.map_err(|e| StepError::permanent(e.0))?;
                         let iteration: Map<String, Json> = before
                             .iter()
                             .filter_map(|id| {
@@ -362,10 +407,9 @@ impl Engine {
                     headers,
                     query,
                     body,
-                } => {
-                    self.http_step(*method, url, headers, query, body.as_ref(), &ctx)
-                        .await
-                }
+                } => Ok(self
+                    .http_step(*method, url, headers, query, body.as_ref(), &ctx)
+                    .await?),
             }
         })
     }

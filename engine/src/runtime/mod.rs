@@ -39,6 +39,8 @@ pub struct Engine {
     pub wake: Arc<Notify>,
     /// This process's name in leases.
     pub owner: String,
+    /// Step outputs to use instead of running those steps (`switchyard run --mock`).
+    pub mocks: std::collections::HashMap<String, serde_json::Value>,
 }
 
 impl Engine {

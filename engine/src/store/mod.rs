@@ -282,6 +282,49 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// One run.
+    pub async fn run(&self, id: &str) -> Result<Option<RunRecord>, StoreError> {
+        let row =
+            sqlx::query("SELECT id, workflow, status, error, trigger FROM runs WHERE id = ?1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|row| {
+            let trigger: String = row.try_get("trigger")?;
+            Ok(RunRecord {
+                id: row.try_get("id")?,
+                workflow: row.try_get("workflow")?,
+                status: row.try_get("status")?,
+                error: row.try_get("error")?,
+                trigger: serde_json::from_str(&trigger)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Queues a failed run again from its failed step: succeeded steps stay journaled (and
+    /// are not run again), failed ones are forgotten. `false` if the run has not failed.
+    pub async fn retry_run(&self, id: &str) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE runs SET status = 'queued', error = NULL, finished_at = NULL
+             WHERE id = ?1 AND status = 'failed'",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM steps WHERE run_id = ?1 AND status = 'failed'")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// Up to which nominal time (Unix ms) a schedule's firings were handled.
     pub async fn handled_until(&self, workflow: &str) -> Result<Option<i64>, StoreError> {
         let row = sqlx::query("SELECT handled_until FROM schedules WHERE workflow = ?1")
@@ -418,12 +461,23 @@ impl SqliteStore {
         workflow: Option<&str>,
         limit: u32,
     ) -> Result<Vec<RunRecord>, StoreError> {
+        self.find_runs(workflow, None, limit).await
+    }
+
+    /// Runs of a workflow and/or status, newest first.
+    pub async fn find_runs(
+        &self,
+        workflow: Option<&str>,
+        status: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<RunRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, workflow, status, error, trigger FROM runs
-             WHERE ?1 IS NULL OR workflow = ?1
-             ORDER BY created_at DESC, id DESC LIMIT ?2",
+             WHERE (?1 IS NULL OR workflow = ?1) AND (?2 IS NULL OR status = ?2)
+             ORDER BY created_at DESC, id DESC LIMIT ?3",
         )
         .bind(workflow)
+        .bind(status)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;

@@ -1,0 +1,142 @@
+//! `switchyard runs list|show|retry|replay`: run history in the data directory's database.
+
+use crate::store::{NewRun, SqliteStore};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub struct RunsArgs {
+    #[command(subcommand)]
+    pub command: RunsCommand,
+    /// Folder holding `switchyard.db`.
+    #[arg(
+        long,
+        default_value = "data",
+        env = "SWITCHYARD_DATA_DIR",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum RunsCommand {
+    /// Runs, newest first: id, workflow, status, error.
+    List {
+        #[arg(long)]
+        workflow: Option<String>,
+        /// queued, running, succeeded or failed.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(short = 'n', long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// A run's trigger and its steps.
+    Show { id: String },
+    /// Queue a failed run again from its failed step (a running `serve` picks it up).
+    Retry { id: String },
+    /// Queue a new run with the same trigger.
+    Replay { id: String },
+}
+
+pub fn run(args: RunsArgs) -> ExitCode {
+    let db = args.data_dir.join("switchyard.db");
+    if !db.is_file() {
+        return super::usage_error(format!("no database at {} (see --data-dir)", db.display()));
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return super::usage_error(e),
+    };
+    runtime.block_on(async move {
+        let store = match SqliteStore::open(&db).await {
+            Ok(s) => s,
+            Err(e) => return super::usage_error(e),
+        };
+        match command(&store, args.command).await {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+async fn command(
+    store: &SqliteStore,
+    command: RunsCommand,
+) -> Result<ExitCode, crate::store::StoreError> {
+    match command {
+        RunsCommand::List {
+            workflow,
+            status,
+            limit,
+        } => {
+            for run in store
+                .find_runs(workflow.as_deref(), status.as_deref(), limit)
+                .await?
+            {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    run.id,
+                    run.workflow,
+                    run.status,
+                    run.error.unwrap_or_default()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        RunsCommand::Show { id } => {
+            let Some(run) = store.run(&id).await? else {
+                return Ok(super::usage_error(format!("no run `{id}`")));
+            };
+            println!("run {} of {}: {}", run.id, run.workflow, run.status);
+            if let Some(error) = &run.error {
+                println!("error: {error}");
+            }
+            println!("trigger: {}", run.trigger);
+            for step in store.steps(&id).await? {
+                println!(
+                    "step {}: {} after {} attempt(s){}{}",
+                    step.step_id,
+                    step.status,
+                    step.attempts,
+                    step.output
+                        .map(|o| format!("; output {o}"))
+                        .unwrap_or_default(),
+                    step.error
+                        .map(|e| format!("; error {e}"))
+                        .unwrap_or_default()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        RunsCommand::Retry { id } => {
+            if store.retry_run(&id).await? {
+                println!("run {id} queued again from its failed step");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                Ok(super::usage_error(format!(
+                    "run `{id}` does not exist or has not failed"
+                )))
+            }
+        }
+        RunsCommand::Replay { id } => {
+            let Some(run) = store.run(&id).await? else {
+                return Ok(super::usage_error(format!("no run `{id}`")));
+            };
+            let new = store
+                .queue_run(&NewRun {
+                    workflow: run.workflow,
+                    spec_hash: String::new(),
+                    trigger: run.trigger,
+                })
+                .await?;
+            println!("run {new} queued with the trigger of {id}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
