@@ -7,6 +7,7 @@ mod crash;
 mod interpreter;
 mod jsonpath_cts;
 mod no_panic;
+mod poller;
 mod run_engine;
 mod runs_cli;
 mod scheduler;

@@ -132,7 +132,8 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
             wake: wake.clone(),
             clock: Arc::new(crate::schedule::SystemClock),
         };
-        workers.push(tokio::spawn(scheduler.run(worker_shutdown)));
+        workers.push(tokio::spawn(scheduler.run(worker_shutdown.clone())));
+        workers.push(tokio::spawn(engine.clone().run_polls(worker_shutdown)));
 
         let listener = match tokio::net::TcpListener::bind(args.listen).await {
             Ok(l) => l,

@@ -11,10 +11,12 @@
 
 mod connections;
 mod executor;
+mod poller;
 mod targets;
 
 pub use connections::{Connections, StaticConnections};
 pub use executor::RunFailure;
+pub use poller::{POLL_DEDUPE_WINDOW, PollOutcome};
 pub use targets::EngineTargets;
 
 use crate::interpret::{HttpClient, Interpreter};

@@ -325,6 +325,89 @@ impl SqliteStore {
         Ok(true)
     }
 
+    /// A poll's state: `None` before its first poll, else its cursor (if any).
+    pub async fn poll_cursor(&self, workflow: &str) -> Result<Option<Option<Json>>, StoreError> {
+        let row = sqlx::query("SELECT cursor FROM poll_state WHERE workflow = ?1")
+            .bind(workflow)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let cursor: Option<String> = row.try_get(0)?;
+        Ok(Some(cursor.map(|c| serde_json::from_str(&c)).transpose()?))
+    }
+
+    /// Commits one poll: the new cursor (only if the stored one is still `previous`:
+    /// compare-and-swap), the dedupe keys of the items and the runs of new items, in one
+    /// transaction. Items whose key was seen are skipped. Returns the runs queued, or `None`
+    /// when another poller advanced the cursor first (nothing is written then).
+    pub async fn commit_poll(
+        &self,
+        workflow: &str,
+        previous: Option<&Option<Json>>,
+        cursor: Option<&Json>,
+        items: &[(Option<String>, NewRun)],
+        window: Duration,
+        emit: bool,
+    ) -> Result<Option<usize>, StoreError> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let text = cursor.map(Json::to_string);
+        let swapped = match previous {
+            None => sqlx::query(
+                "INSERT INTO poll_state (workflow, cursor, polled_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (workflow) DO NOTHING",
+            )
+            .bind(workflow)
+            .bind(&text)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected(),
+            Some(old) => sqlx::query(
+                "UPDATE poll_state SET cursor = ?2, polled_at = ?3
+                 WHERE workflow = ?1 AND cursor IS ?4",
+            )
+            .bind(workflow)
+            .bind(&text)
+            .bind(now)
+            .bind(old.as_ref().map(Json::to_string))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected(),
+        };
+        if swapped == 0 {
+            return Ok(None);
+        }
+        let scope = format!("poll:{workflow}");
+        let window = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
+        let mut queued = 0;
+        for (key, run) in items {
+            if let Some(key) = key {
+                let fresh = sqlx::query(
+                    "INSERT INTO dedupe_keys (scope, key, expires_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (scope, key) DO UPDATE SET expires_at = excluded.expires_at
+                     WHERE dedupe_keys.expires_at <= ?4",
+                )
+                .bind(&scope)
+                .bind(key)
+                .bind(now.saturating_add(window))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if fresh == 0 {
+                    continue;
+                }
+            }
+            if emit {
+                insert_run(&mut tx, run, None, now, false).await?;
+                queued += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(Some(queued))
+    }
+
     /// Up to which nominal time (Unix ms) a schedule's firings were handled.
     pub async fn handled_until(&self, workflow: &str) -> Result<Option<i64>, StoreError> {
         let row = sqlx::query("SELECT handled_until FROM schedules WHERE workflow = ?1")
