@@ -157,8 +157,7 @@ pub fn run(args: RunArgs) -> ExitCode {
                 ),
             }
         }
-        let _ = std::fs::remove_dir_all(&dir);
-        match store.run(&id).await {
+        let code = match store.run(&id).await {
             Ok(Some(run)) if run.status == "succeeded" => {
                 println!("run succeeded");
                 ExitCode::SUCCESS
@@ -167,8 +166,11 @@ pub fn run(args: RunArgs) -> ExitCode {
                 println!("run failed: {}", run.error.unwrap_or_default());
                 ExitCode::FAILURE
             }
-            _ => ExitCode::FAILURE,
-        }
+            Ok(None) => super::usage_error("the run disappeared from its database"),
+            Err(e) => super::usage_error(e),
+        };
+        let _ = std::fs::remove_dir_all(&dir);
+        code
     })
 }
 

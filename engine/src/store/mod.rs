@@ -86,7 +86,12 @@ pub struct StepRecord {
 /// The SQLite store.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
+    /// Readers (WAL lets them run beside the writer).
     pool: SqlitePool,
+    /// The one writing connection. SQLite has a single writer; queueing writes here, in
+    /// async code, beats letting connections collide on the file lock, where SQLite's busy
+    /// handler sleeps in growing steps.
+    writer: SqlitePool,
 }
 
 fn now_ms() -> i64 {
@@ -109,12 +114,16 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("migrations/sqlite").run(&writer).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
             .await?;
-        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore { pool, writer })
     }
 
     /// Stores a verified event, its dedupe key and the runs it starts, in one transaction.
@@ -124,7 +133,7 @@ impl SqliteStore {
         runs: &[NewRun],
     ) -> Result<Accepted, StoreError> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         if let Some(id) = event.event_id {
             let scope = format!("webhook:{}:{}", event.connector, event.connection);
             let window = i64::try_from(event.dedupe_window.as_millis()).unwrap_or(i64::MAX);
@@ -169,7 +178,7 @@ impl SqliteStore {
 
     /// Queues a run without an event (manual runs, replays).
     pub async fn queue_run(&self, run: &NewRun) -> Result<String, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let id = insert_run(&mut tx, run, None, now_ms(), false).await?;
         tx.commit().await?;
         Ok(id)
@@ -184,23 +193,27 @@ impl SqliteStore {
     ) -> Result<Option<ClaimedRun>, StoreError> {
         let now = now_ms();
         let until = now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
+        // Runs whose worker died (lease expired) first, then the oldest queued run that may
+        // start (an `exclusive` run waits while its workflow has one running). Two indexed
+        // lookups: an OR of both would scan the whole table.
         let row = sqlx::query(
             "UPDATE runs SET status = 'running', lease_owner = ?1, lease_until = ?2,
                     started_at = COALESCE(started_at, ?3)
-             WHERE id = (SELECT id FROM runs
-                         WHERE (status = 'queued'
-                                AND NOT (exclusive = 1 AND EXISTS (
-                                    SELECT 1 FROM runs AS other
-                                    WHERE other.workflow = runs.workflow
-                                      AND other.status = 'running' AND other.lease_until >= ?3)))
-                            OR (status = 'running' AND lease_until < ?3)
-                         ORDER BY created_at, id LIMIT 1)
+             WHERE id = COALESCE(
+                 (SELECT id FROM runs WHERE status = 'running' AND lease_until < ?3 LIMIT 1),
+                 (SELECT id FROM runs
+                  WHERE status = 'queued'
+                    AND NOT (exclusive = 1 AND EXISTS (
+                        SELECT 1 FROM runs AS other
+                        WHERE other.workflow = runs.workflow
+                          AND other.status = 'running' AND other.lease_until >= ?3))
+                  ORDER BY created_at, id LIMIT 1))
              RETURNING id, workflow, spec_hash, trigger",
         )
         .bind(owner)
         .bind(until)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await?;
         let Some(row) = row else { return Ok(None) };
         let trigger: String = row.try_get("trigger")?;
@@ -256,7 +269,7 @@ impl SqliteStore {
         .bind(&step.error)
         .bind(started_at_ms)
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -277,7 +290,7 @@ impl SqliteStore {
         .bind(if succeeded { "succeeded" } else { "failed" })
         .bind(error)
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -305,7 +318,7 @@ impl SqliteStore {
     /// Queues a failed run again from its failed step: succeeded steps stay journaled (and
     /// are not run again), failed ones are forgotten. `false` if the run has not failed.
     pub async fn retry_run(&self, id: &str) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let updated = sqlx::query(
             "UPDATE runs SET status = 'queued', error = NULL, finished_at = NULL
              WHERE id = ?1 AND status = 'failed'",
@@ -350,7 +363,7 @@ impl SqliteStore {
         emit: bool,
     ) -> Result<Option<usize>, StoreError> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let text = cursor.map(Json::to_string);
         let swapped = match previous {
             None => sqlx::query(
@@ -426,7 +439,7 @@ impl SqliteStore {
         )
         .bind(workflow)
         .bind(until_ms)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -441,7 +454,7 @@ impl SqliteStore {
         exclusive: bool,
     ) -> Result<bool, StoreError> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO cron_firings (workflow, nominal, outcome, fired_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (workflow, nominal) DO NOTHING",
@@ -506,7 +519,7 @@ impl SqliteStore {
             .bind(run)
             .bind(owner)
             .bind(until)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -521,7 +534,7 @@ impl SqliteStore {
              WHERE status = 'running' AND lease_owner LIKE ?1 ESCAPE '\\'",
         )
         .bind(pattern)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected())
     }
@@ -533,7 +546,7 @@ impl SqliteStore {
              WHERE id = ?1 AND status = 'running'",
         )
         .bind(run)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
