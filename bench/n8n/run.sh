@@ -22,11 +22,11 @@ SWITCHYARD_LOG=warn "$ROOT/target/release/switchyard" serve --listen 127.0.0.1:8
   --data-dir "$DATA" --connections "$ROOT/bench/n8n/connections.json" \
   "$ROOT/bench/n8n/connectors" "$ROOT/bench/n8n/workflows" 2> "$OUT/switchyard.log" &
 PID=$!
-trap 'kill $PID 2>/dev/null || true' EXIT
+trap "kill $PID 2>/dev/null || true" EXIT
 for _ in $(seq 1 100); do curl -sf 127.0.0.1:8080/healthz > /dev/null && break; sleep 0.1; done
 ENGINE_PID=$PID ENGINE_NAME=switchyard WORK_DIR="$OUT/switchyard" "$KIT/bench.sh" \
   http://127.0.0.1:8080/hooks/bench | tee "$OUT/switchyard.txt"
-kill $PID; wait $PID 2>/dev/null || true
+kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true
 trap - EXIT
 
 echo "== n8n"
