@@ -8,6 +8,7 @@ mod interpreter;
 mod jsonpath_cts;
 mod no_panic;
 mod poller;
+mod retention;
 mod run_engine;
 mod runs_cli;
 mod scheduler;

@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -29,6 +30,12 @@ pub struct ServeArgs {
     /// Workers running queued runs.
     #[arg(long, default_value_t = 4)]
     pub workers: usize,
+    /// Finished runs older than this many days are deleted (with their steps and events).
+    #[arg(long, default_value_t = 30)]
+    pub retain_days: u32,
+    /// At most this many finished runs are kept per workflow.
+    #[arg(long, default_value_t = 10_000)]
+    pub retain_runs: u32,
     /// The server's URL as providers see it (behind a proxy), for schemes that sign the URL.
     #[arg(long, env = "SWITCHYARD_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -133,7 +140,13 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
             clock: Arc::new(crate::schedule::SystemClock),
         };
         workers.push(tokio::spawn(scheduler.run(worker_shutdown.clone())));
-        workers.push(tokio::spawn(engine.clone().run_polls(worker_shutdown)));
+        workers.push(tokio::spawn(engine.clone().run_polls(worker_shutdown.clone())));
+        workers.push(tokio::spawn(prune_loop(
+            store.clone(),
+            Duration::from_secs(u64::from(args.retain_days) * 86_400),
+            args.retain_runs,
+            worker_shutdown,
+        )));
 
         let listener = match tokio::net::TcpListener::bind(args.listen).await {
             Ok(l) => l,
@@ -184,4 +197,27 @@ fn hostname() -> String {
     std::fs::read_to_string("/etc/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "switchyard".into())
+}
+
+/// Applies retention now and then every hour, until shutdown.
+async fn prune_loop(
+    store: SqliteStore,
+    max_age: Duration,
+    keep: u32,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        match store
+            .prune(chrono::Utc::now().timestamp_millis(), max_age, keep)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(runs = n, "old runs deleted"),
+            Err(error) => tracing::error!(%error, "retention"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
 }

@@ -113,6 +113,9 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
+            // Freed pages go back to the file system with `PRAGMA incremental_vacuum`
+            // (run by `prune`); set when the file is created.
+            .auto_vacuum(sqlx::sqlite::SqliteAutoVacuum::Incremental)
             .busy_timeout(Duration::from_secs(10));
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
@@ -537,6 +540,63 @@ impl SqliteStore {
         .execute(&self.writer)
         .await?;
         Ok(done.rows_affected())
+    }
+
+    /// Deletes history past its retention: finished runs (with their steps) older than
+    /// `max_age` and beyond the newest `keep_per_workflow` of each workflow, events no run
+    /// refers to, expired dedupe keys and old cron firings; then gives the freed pages back
+    /// to the file system, so the database does not grow without bound. `now_ms` is the
+    /// current time (injected for tests). Returns the runs deleted.
+    pub async fn prune(
+        &self,
+        now_ms: i64,
+        max_age: Duration,
+        keep_per_workflow: u32,
+    ) -> Result<u64, StoreError> {
+        let cutoff = now_ms.saturating_sub(i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX));
+        let mut tx = self.writer.begin().await?;
+        let mut deleted = sqlx::query(
+            "DELETE FROM runs WHERE status IN ('succeeded', 'failed') AND finished_at < ?1",
+        )
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        deleted += sqlx::query(
+            "DELETE FROM runs WHERE id IN (
+                 SELECT id FROM (
+                     SELECT id, ROW_NUMBER() OVER (PARTITION BY workflow ORDER BY created_at DESC, id DESC) AS n
+                     FROM runs WHERE status IN ('succeeded', 'failed'))
+                 WHERE n > ?1)",
+        )
+        .bind(i64::from(keep_per_workflow))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query(
+            "DELETE FROM events WHERE received_at < ?1
+             AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.event = events.id)",
+        )
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM dedupe_keys WHERE expires_at <= ?1")
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM cron_firings WHERE nominal < ?1")
+            .bind(cutoff)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        sqlx::query("PRAGMA incremental_vacuum")
+            .execute(&self.writer)
+            .await?;
+        // Fold the WAL back into the file so the truncation reaches the disk now.
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.writer)
+            .await?;
+        Ok(deleted)
     }
 
     /// Hands a leased run back to the queue (graceful shutdown).
