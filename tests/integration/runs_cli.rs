@@ -138,3 +138,29 @@ async fn runs_list_show_retry_and_replay() {
         .unwrap();
     assert_eq!(missing.status.code(), Some(2));
 }
+
+#[test]
+fn workflows_read_switchyard_env_variables_only() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("env.yaml"),
+        "workflow: env-demo\ntrigger: { manual: {} }\nsteps:\n  - id: show\n    set: { region: \"{{ env.REGION }}\", other: \"{{ env.HOME | default('hidden') }}\" }\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["run", "env-demo", "--specs"])
+        .arg(dir.path())
+        .env("SWITCHYARD_ENV_REGION", "eu-west")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "ok      show (1 attempt): {\"region\":\"eu-west\",\"other\":\"hidden\"}\nrun succeeded\n"
+    );
+}

@@ -158,3 +158,36 @@ async fn overlap_skip_records_a_skipped_firing_and_queue_waits() {
         .unwrap();
     assert_ne!(first.id, second.id);
 }
+
+#[tokio::test]
+async fn workflow_concurrency_limits_running_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
+    store
+        .set_workflow_limits(&[("limited".into(), 2)])
+        .await
+        .unwrap();
+    let run = |w: &str| switchyard::store::NewRun {
+        workflow: w.into(),
+        spec_hash: String::new(),
+        trigger: serde_json::json!({}),
+    };
+    for _ in 0..3 {
+        store.queue_run(&run("limited")).await.unwrap();
+    }
+    store.queue_run(&run("free")).await.unwrap();
+    let lease = std::time::Duration::from_secs(60);
+    let mut claimed = Vec::new();
+    while let Some(r) = store.claim_run("w", lease).await.unwrap() {
+        claimed.push(r);
+    }
+    let limited: Vec<_> = claimed.iter().filter(|r| r.workflow == "limited").collect();
+    assert_eq!(
+        (limited.len(), claimed.len()),
+        (2, 3),
+        "two limited runs and the free one"
+    );
+    store.finish_run(&limited[0].id, true, None).await.unwrap();
+    let third = store.claim_run("w", lease).await.unwrap().unwrap();
+    assert_eq!(third.workflow, "limited");
+}

@@ -111,6 +111,15 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        let limits: Vec<(String, u32)> = catalog
+            .workflows
+            .values()
+            .filter_map(|w| w.concurrency.map(|c| (w.id.clone(), c)))
+            .collect();
+        if let Err(error) = store.set_workflow_limits(&limits).await {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
         let host = hostname();
         match store.requeue_orphans(&format!("{host}-")).await {
             Ok(0) => {}

@@ -76,7 +76,7 @@ impl RunState {
                 value::from_json(Json::Object(self.outputs.clone())),
             )
             .with("vars", value::from_json(self.vars.clone()))
-            .with("env", value::from_json(json!({})))
+            .with("env", workflow_env())
             .with(
                 "now",
                 minijinja::Value::from(chrono::Utc::now().to_rfc3339()),
@@ -90,6 +90,25 @@ impl RunState {
         }
         vars.context()
     }
+}
+
+/// The `env` template variable: environment variables named `SWITCHYARD_ENV_<NAME>`, as
+/// `env.<NAME>`. Only that prefix is exposed, so a workflow cannot read the process's other
+/// variables (keys, tokens) by accident. Read once per process.
+fn workflow_env() -> minijinja::Value {
+    use std::sync::OnceLock;
+    static ENV: OnceLock<Json> = OnceLock::new();
+    let env = ENV.get_or_init(|| {
+        Json::Object(
+            std::env::vars()
+                .filter_map(|(k, v)| {
+                    k.strip_prefix("SWITCHYARD_ENV_")
+                        .map(|name| (name.to_string(), Json::String(v)))
+                })
+                .collect(),
+        )
+    });
+    value::from_json(env.clone())
 }
 
 /// Loop variable names are identifiers from the (bounded) set of specs; interning them

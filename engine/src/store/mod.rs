@@ -210,6 +210,13 @@ impl SqliteStore {
                         SELECT 1 FROM runs AS other
                         WHERE other.workflow = runs.workflow
                           AND other.status = 'running' AND other.lease_until >= ?3))
+                    AND NOT EXISTS (
+                        SELECT 1 FROM workflow_limits AS l
+                        WHERE l.workflow = runs.workflow
+                          AND (SELECT COUNT(*) FROM runs AS other
+                               WHERE other.workflow = runs.workflow
+                                 AND other.status = 'running' AND other.lease_until >= ?3)
+                              >= l.max_running)
                   ORDER BY created_at, id LIMIT 1))
              RETURNING id, workflow, spec_hash, trigger",
         )
@@ -508,6 +515,23 @@ impl SqliteStore {
         rows.into_iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
             .collect()
+    }
+
+    /// Sets the workflows' `concurrency` limits (replacing those stored before).
+    pub async fn set_workflow_limits(&self, limits: &[(String, u32)]) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("DELETE FROM workflow_limits")
+            .execute(&mut *tx)
+            .await?;
+        for (workflow, max) in limits {
+            sqlx::query("INSERT INTO workflow_limits (workflow, max_running) VALUES (?1, ?2)")
+                .bind(workflow)
+                .bind(i64::from((*max).max(1)))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Extends a lease while its run is still being worked on.
