@@ -90,6 +90,7 @@ async fn a_signed_github_webhook_posts_once_to_slack() {
     state.webhook_targets = Arc::new(EngineTargets {
         catalog: catalog.clone(),
         connections,
+        batcher: switchyard::store::EventBatcher::start(store.clone()),
         store: store.clone(),
         wake,
     });

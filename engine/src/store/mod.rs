@@ -8,6 +8,10 @@
 //!
 //! Must never hold a secret: callers pass redacted documents only.
 
+mod batch;
+
+pub use batch::{EventBatcher, EventRecord};
+
 use serde_json::Value as Json;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
@@ -135,48 +139,27 @@ impl SqliteStore {
         event: &NewEvent<'_>,
         runs: &[NewRun],
     ) -> Result<Accepted, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let accepted = accept_in(&mut tx, event, runs, now_ms()).await?;
+        if matches!(accepted, Accepted::Stored { .. }) {
+            tx.commit().await?;
+        }
+        Ok(accepted)
+    }
+
+    /// Several events in one transaction (group commit): all are stored, or none.
+    pub async fn accept_events(
+        &self,
+        items: &[(NewEvent<'_>, &[NewRun])],
+    ) -> Result<Vec<Accepted>, StoreError> {
         let now = now_ms();
         let mut tx = self.writer.begin().await?;
-        if let Some(id) = event.event_id {
-            let scope = format!("webhook:{}:{}", event.connector, event.connection);
-            let window = i64::try_from(event.dedupe_window.as_millis()).unwrap_or(i64::MAX);
-            // A key past its window is replaced; a live one makes this delivery a duplicate.
-            let inserted = sqlx::query(
-                "INSERT INTO dedupe_keys (scope, key, expires_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (scope, key) DO UPDATE SET expires_at = excluded.expires_at
-                 WHERE dedupe_keys.expires_at <= ?4",
-            )
-            .bind(&scope)
-            .bind(id)
-            .bind(now.saturating_add(window))
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if inserted == 0 {
-                return Ok(Accepted::Duplicate);
-            }
-        }
-        let event_row: i64 = sqlx::query(
-            "INSERT INTO events (connector, connection, event_id, event_type, payload, headers, received_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
-        )
-        .bind(event.connector)
-        .bind(event.connection)
-        .bind(event.event_id)
-        .bind(event.event_type)
-        .bind(event.payload.to_string())
-        .bind(event.headers.to_string())
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
-        let mut ids = Vec::with_capacity(runs.len());
-        for run in runs {
-            ids.push(insert_run(&mut tx, run, Some(event_row), now, false).await?);
+        let mut out = Vec::with_capacity(items.len());
+        for (event, runs) in items {
+            out.push(accept_in(&mut tx, event, runs, now).await?);
         }
         tx.commit().await?;
-        Ok(Accepted::Stored { runs: ids })
+        Ok(out)
     }
 
     /// Queues a run without an event (manual runs, replays).
@@ -674,6 +657,54 @@ impl SqliteStore {
             })
             .collect()
     }
+}
+
+/// Stores one event with its dedupe key and runs inside `tx`; a duplicate writes nothing.
+async fn accept_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    event: &NewEvent<'_>,
+    runs: &[NewRun],
+    now: i64,
+) -> Result<Accepted, StoreError> {
+    if let Some(id) = event.event_id {
+        let scope = format!("webhook:{}:{}", event.connector, event.connection);
+        let window = i64::try_from(event.dedupe_window.as_millis()).unwrap_or(i64::MAX);
+        // A key past its window is replaced; a live one makes this delivery a duplicate.
+        let inserted = sqlx::query(
+            "INSERT INTO dedupe_keys (scope, key, expires_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (scope, key) DO UPDATE SET expires_at = excluded.expires_at
+             WHERE dedupe_keys.expires_at <= ?4",
+        )
+        .bind(&scope)
+        .bind(id)
+        .bind(now.saturating_add(window))
+        .bind(now)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Ok(Accepted::Duplicate);
+        }
+    }
+    let event_row: i64 = sqlx::query(
+        "INSERT INTO events (connector, connection, event_id, event_type, payload, headers, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+    )
+    .bind(event.connector)
+    .bind(event.connection)
+    .bind(event.event_id)
+    .bind(event.event_type)
+    .bind(event.payload.to_string())
+    .bind(event.headers.to_string())
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get(0)?;
+    let mut ids = Vec::with_capacity(runs.len());
+    for run in runs {
+        ids.push(insert_run(tx, run, Some(event_row), now, false).await?);
+    }
+    Ok(Accepted::Stored { runs: ids })
 }
 
 async fn insert_run(
