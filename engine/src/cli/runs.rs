@@ -131,7 +131,7 @@ async fn command(
             let new = store
                 .queue_run(&NewRun {
                     workflow: run.workflow,
-                    spec_hash: String::new(),
+                    spec_hash: run.spec_hash,
                     trigger: run.trigger,
                 })
                 .await?;

@@ -72,6 +72,8 @@ pub struct ClaimedRun {
 pub struct RunRecord {
     pub id: String,
     pub workflow: String,
+    /// The content hash of the workflow spec the run started with.
+    pub spec_hash: String,
     pub status: String,
     pub error: Option<String>,
     pub trigger: Json,
@@ -290,16 +292,18 @@ impl SqliteStore {
 
     /// One run.
     pub async fn run(&self, id: &str) -> Result<Option<RunRecord>, StoreError> {
-        let row =
-            sqlx::query("SELECT id, workflow, status, error, trigger FROM runs WHERE id = ?1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = sqlx::query(
+            "SELECT id, workflow, spec_hash, status, error, trigger FROM runs WHERE id = ?1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|row| {
             let trigger: String = row.try_get("trigger")?;
             Ok(RunRecord {
                 id: row.try_get("id")?,
                 workflow: row.try_get("workflow")?,
+                spec_hash: row.try_get("spec_hash")?,
                 status: row.try_get("status")?,
                 error: row.try_get("error")?,
                 trigger: serde_json::from_str(&trigger)?,
@@ -635,7 +639,7 @@ impl SqliteStore {
         limit: u32,
     ) -> Result<Vec<RunRecord>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, workflow, status, error, trigger FROM runs
+            "SELECT id, workflow, spec_hash, status, error, trigger FROM runs
              WHERE (?1 IS NULL OR workflow = ?1) AND (?2 IS NULL OR status = ?2)
              ORDER BY created_at DESC, id DESC LIMIT ?3",
         )
@@ -650,6 +654,7 @@ impl SqliteStore {
                 Ok(RunRecord {
                     id: row.try_get("id")?,
                     workflow: row.try_get("workflow")?,
+                    spec_hash: row.try_get("spec_hash")?,
                     status: row.try_get("status")?,
                     error: row.try_get("error")?,
                     trigger: serde_json::from_str(&trigger)?,
