@@ -224,10 +224,10 @@ fn build_call(
         }
     }
     if !connector.actions.contains_key(&args.action) {
-        let hint =
-            crate::diag::did_you_mean(&args.action, connector.actions.keys().map(String::as_str))
-                .map(|h| format!(" ({h})"))
-                .unwrap_or_default();
+        let hint = crate::diag::did_you_mean_suffix(
+            &args.action,
+            connector.actions.keys().map(String::as_str),
+        );
         problems.push(format!(
             "connector `{}` has no action `{}`{hint}",
             connector.id, args.action

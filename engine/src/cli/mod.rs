@@ -129,9 +129,7 @@ pub(crate) fn load_connector(
     };
     found.ok_or_else(|| {
         let known: Vec<&str> = catalog.connectors.keys().map(String::as_str).collect();
-        let hint = crate::diag::did_you_mean(name, known.iter().copied())
-            .map(|h| format!(" ({h})"))
-            .unwrap_or_default();
+        let hint = crate::diag::did_you_mean_suffix(name, known.iter().copied());
         usage_error(format!(
             "no connector `{}` in {}{hint}",
             name,

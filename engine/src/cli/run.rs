@@ -47,10 +47,10 @@ pub fn run(args: RunArgs) -> ExitCode {
     };
     let catalog = Arc::new(catalog);
     let Some(workflow) = catalog.workflows.get(&args.workflow).cloned() else {
-        let hint =
-            crate::diag::did_you_mean(&args.workflow, catalog.workflows.keys().map(String::as_str))
-                .map(|h| format!(" ({h})"))
-                .unwrap_or_default();
+        let hint = crate::diag::did_you_mean_suffix(
+            &args.workflow,
+            catalog.workflows.keys().map(String::as_str),
+        );
         return super::usage_error(format!("no workflow `{}`{hint}", args.workflow));
     };
     let event = match &args.event {

@@ -33,10 +33,10 @@ pub fn run(command: ScheduleCommand) -> ExitCode {
         return super::usage_error("the specs have errors: run `switchyard validate`");
     };
     let Some(workflow) = catalog.workflows.get(&args.workflow) else {
-        let hint =
-            crate::diag::did_you_mean(&args.workflow, catalog.workflows.keys().map(String::as_str))
-                .map(|h| format!(" ({h})"))
-                .unwrap_or_default();
+        let hint = crate::diag::did_you_mean_suffix(
+            &args.workflow,
+            catalog.workflows.keys().map(String::as_str),
+        );
         return super::usage_error(format!("no workflow `{}`{hint}", args.workflow));
     };
     let crate::plan::WorkflowTriggerPlan::Cron(plan) = &workflow.trigger else {

@@ -145,6 +145,13 @@ pub fn did_you_mean<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) ->
     best.map(|(_, c)| format!("did you mean `{c}`?"))
 }
 
+/// [`did_you_mean`] as the end of a sentence: ` (did you mean `x`?)`, or nothing.
+pub fn did_you_mean_suffix<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> String {
+    did_you_mean(name, known)
+        .map(|h| format!(" ({h})"))
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,7 @@ use super::render::Vars;
 use super::request::{self, RequestParts};
 use super::retry::{self, Verdict};
 use super::value;
-use crate::diag::did_you_mean;
+use crate::diag::did_you_mean_suffix;
 use crate::plan::ActionPlan;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::{Value as Json, json};
@@ -193,9 +193,10 @@ impl Interpreter {
                 .ok_or_else(|| ActionError::UnknownAction {
                     connector: connector.id.clone(),
                     action: call.action.clone(),
-                    hint: did_you_mean(&call.action, connector.actions.keys().map(String::as_str))
-                        .map(|h| format!(" ({h})"))
-                        .unwrap_or_default(),
+                    hint: did_you_mean_suffix(
+                        &call.action,
+                        connector.actions.keys().map(String::as_str),
+                    ),
                 })?;
         let input = check_inputs(action, call.input.clone()).map_err(ActionError::Invalid)?;
         let started = Instant::now();
@@ -342,7 +343,7 @@ impl Interpreter {
                                     } else {
                                         "cursor"
                                     },
-                                    cut(token)
+                                    retry::truncate(token, 80)
                                 )));
                             }
                             let page_hash = hash(&response.body[..]);
@@ -454,6 +455,13 @@ impl Interpreter {
                         retry::classify(response.status, &body, &action.error_rules, retry, &ctx);
                     exchange.status = Some(response.status);
                     exchange.bytes = response.body.len();
+                    let status = response.status;
+                    let failed = |message: &String, reauth: bool| ActionError::Provider {
+                        status,
+                        message: message.clone(),
+                        reauth,
+                        attempts: attempt,
+                    };
                     match &verdict {
                         Verdict::Success | Verdict::Ignore => {
                             if verdict == Verdict::Ignore {
@@ -464,12 +472,7 @@ impl Interpreter {
                         }
                         Verdict::Fail(message) => {
                             sink.exchange(&exchange);
-                            return Err(ActionError::Provider {
-                                status: response.status,
-                                message: message.clone(),
-                                reauth: false,
-                                attempts: attempt,
-                            });
+                            return Err(failed(message, false));
                         }
                         Verdict::Reauth(message) => {
                             sink.exchange(&exchange);
@@ -478,12 +481,7 @@ impl Interpreter {
                                 _ => false,
                             };
                             if !fresh {
-                                return Err(ActionError::Provider {
-                                    status: response.status,
-                                    message: message.clone(),
-                                    reauth: true,
-                                    attempts: attempt,
-                                });
+                                return Err(failed(message, true));
                             }
                             reauthed = true;
                             self.refresh_auth(conn, p, request).await?;
@@ -496,21 +494,15 @@ impl Interpreter {
                             let may_retry = action.idempotent || response.status == 429;
                             if attempt >= retry.attempts || !may_retry {
                                 sink.exchange(&exchange);
-                                return Err(ActionError::Provider {
-                                    status: response.status,
-                                    message: message.clone(),
-                                    reauth: false,
-                                    attempts: attempt,
-                                });
+                                return Err(failed(message, false));
                             }
                             let asked = retry::requested_wait(
                                 &response,
                                 action.rate_limit.as_ref(),
                                 SystemTime::now(),
                             );
-                            let max_wait = max_wait(action);
                             if let Some(w) = asked
-                                && (w > max_wait || Instant::now() + w > p.deadline)
+                                && too_long(action, w, p.deadline)
                             {
                                 sink.exchange(&exchange);
                                 return Err(ActionError::RateLimited {
@@ -521,12 +513,7 @@ impl Interpreter {
                             let wait = asked.unwrap_or_else(|| retry::backoff(retry, attempt));
                             if Instant::now() + wait > p.deadline {
                                 sink.exchange(&exchange);
-                                return Err(ActionError::Provider {
-                                    status: response.status,
-                                    message: message.clone(),
-                                    reauth: false,
-                                    attempts: attempt,
-                                });
+                                return Err(failed(message, false));
                             }
                             exchange.note = format!("retrying in {}", super::error::human(wait));
                             wait
@@ -606,7 +593,7 @@ impl Interpreter {
         wait: Duration,
         deadline: Instant,
     ) -> Result<(), ActionError> {
-        if wait > max_wait(action) || Instant::now() + wait > deadline {
+        if too_long(action, wait, deadline) {
             return Err(ActionError::RateLimited {
                 status,
                 retry_after: wait,
@@ -659,11 +646,14 @@ impl Interpreter {
     }
 }
 
-fn max_wait(action: &ActionPlan) -> Duration {
-    action
+/// Whether a wait the provider asks for is longer than the spec accepts
+/// (`rate_limit.max_wait`, 60 s by default) or than is left before the deadline.
+fn too_long(action: &ActionPlan, wait: Duration, deadline: Instant) -> bool {
+    let max_wait = action
         .rate_limit
         .as_ref()
-        .map_or(Duration::from_secs(60), |r| r.max_wait)
+        .map_or(Duration::from_secs(60), |r| r.max_wait);
+    wait > max_wait || Instant::now() + wait > deadline
 }
 
 fn empty_send() -> tokio::task::JoinHandle<Result<HttpResponse, TransportError>> {
@@ -700,11 +690,4 @@ fn hash<T: Hash + ?Sized>(value: &T) -> u64 {
     let mut h = DefaultHasher::new();
     value.hash(&mut h);
     h.finish()
-}
-
-fn cut(text: &str) -> String {
-    match text.char_indices().nth(80) {
-        Some((i, _)) => format!("{}...", &text[..i]),
-        None => text.to_string(),
-    }
 }

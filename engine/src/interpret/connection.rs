@@ -6,7 +6,7 @@
 //! with the field's name, all at once, and never with a secret's value.
 
 use super::auth::TokenSource;
-use crate::diag::did_you_mean;
+use crate::diag::did_you_mean_suffix;
 use crate::plan::{ActionPlan, ConnectorPlan, InputPlan};
 use crate::spec::common::ValueType;
 use serde_json::{Map, Value as Json};
@@ -41,9 +41,7 @@ impl Connection {
         let mut problems = Vec::new();
         for name in values.keys() {
             if !connector.config.contains_key(name) {
-                let hint = did_you_mean(name, connector.config.keys().map(String::as_str))
-                    .map(|h| format!(" ({h})"))
-                    .unwrap_or_default();
+                let hint = did_you_mean_suffix(name, connector.config.keys().map(String::as_str));
                 problems.push(format!(
                     "connector `{}` has no config field `{name}`{hint}",
                     connector.id
@@ -143,9 +141,7 @@ pub fn check_inputs(
     let mut problems = Vec::new();
     for name in given.keys() {
         if !action.inputs.contains_key(name) {
-            let hint = did_you_mean(name, action.inputs.keys().map(String::as_str))
-                .map(|h| format!(" ({h})"))
-                .unwrap_or_default();
+            let hint = did_you_mean_suffix(name, action.inputs.keys().map(String::as_str));
             problems.push(format!(
                 "action `{}` has no input `{name}`{hint}",
                 action.name

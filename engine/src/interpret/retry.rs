@@ -100,7 +100,8 @@ fn provider_message(body: &Json) -> Option<String> {
     Some(truncate(&found, 300))
 }
 
-fn truncate(text: &str, max: usize) -> String {
+/// The first `max` characters of `text`, with `...` when it was longer.
+pub(crate) fn truncate(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
         Some((i, _)) => format!("{}...", &text[..i]),
         None => text.to_string(),

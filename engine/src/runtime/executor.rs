@@ -11,12 +11,11 @@ use crate::interpret::{Call, CollectSink, RunRef, value};
 use crate::plan::{BodyPlan, StepKind, StepPlan, WorkflowPlan};
 use crate::spec::errors::Backoff;
 use crate::spec::step::OnError;
-use crate::store::{ClaimedRun, StepRecord};
+use crate::store::{ClaimedRun, StepRecord, now_ms};
 use serde_json::{Map, Value as Json, json};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Why a run failed.
 #[derive(Debug, Clone)]
@@ -52,8 +51,9 @@ impl StepError {
 struct RunState {
     run_id: String,
     workflow: String,
-    trigger: Json,
-    vars: Json,
+    /// Shared with every template context built for the run: not copied per render.
+    trigger: std::sync::Arc<Json>,
+    vars: std::sync::Arc<Json>,
     /// `steps.<id>` as templates see it.
     outputs: Map<String, Json>,
     /// Loop variables of enclosing `for_each` steps.
@@ -61,21 +61,15 @@ struct RunState {
     journal: HashMap<String, StepRecord>,
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 impl RunState {
     fn context(&self) -> minijinja::Value {
         let mut vars = Vars::new()
-            .with("trigger", value::from_json(self.trigger.clone()))
+            .with("trigger", value::from_shared(self.trigger.clone()))
             .with(
                 "steps",
                 value::from_json(Json::Object(self.outputs.clone())),
             )
-            .with("vars", value::from_json(self.vars.clone()))
+            .with("vars", value::from_shared(self.vars.clone()))
             .with("env", workflow_env())
             .with(
                 "now",
@@ -146,8 +140,8 @@ impl Engine {
         let mut state = RunState {
             run_id: run.id.clone(),
             workflow: run.workflow.clone(),
-            trigger: run.trigger.clone(),
-            vars: Json::Null,
+            trigger: std::sync::Arc::new(run.trigger.clone()),
+            vars: std::sync::Arc::new(Json::Null),
             outputs: Map::new(),
             loops: Vec::new(),
             journal: journal
@@ -155,7 +149,7 @@ impl Engine {
                 .map(|s| (s.step_id.clone(), s))
                 .collect(),
         };
-        state.vars = self.workflow_vars(&plan, &state)?;
+        state.vars = std::sync::Arc::new(self.workflow_vars(&plan, &state)?);
         let steps = async { self.run_steps(&plan.steps, &mut state, String::new()).await };
         match plan.timeout {
             Some(limit) => tokio::time::timeout(limit, steps)

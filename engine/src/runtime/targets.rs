@@ -6,7 +6,7 @@ use crate::interpret::render::{self, Vars};
 use crate::interpret::{Connection, value};
 use crate::plan::{Catalog, WorkflowTriggerPlan};
 use crate::server::webhooks::{AcceptFuture, Delivery, WebhookTarget, WebhookTargets};
-use crate::store::{Accepted, EventBatcher, EventRecord, NewRun, SqliteStore};
+use crate::store::{Accepted, EventBatcher, EventRecord, NewRun};
 use crate::webhook::{Event, connection_keys, trigger_matches};
 use serde_json::{Value as Json, json};
 use std::sync::Arc;
@@ -17,7 +17,6 @@ use tokio::sync::Notify;
 pub struct EngineTargets {
     pub catalog: Arc<Catalog>,
     pub connections: Arc<dyn Connections>,
-    pub store: SqliteStore,
     /// Stores events in group commits.
     pub batcher: EventBatcher,
     pub wake: Arc<Notify>,

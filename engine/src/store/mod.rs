@@ -100,10 +100,53 @@ pub struct SqliteStore {
     writer: SqlitePool,
 }
 
-fn now_ms() -> i64 {
+/// The current time as Unix milliseconds, the unit every time column uses.
+pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .map_or(0, millis)
+}
+
+/// A duration in milliseconds, saturating.
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Decodes a `runs` row selected as `id, workflow, spec_hash, status, error, trigger`.
+fn run_record(row: &sqlx::sqlite::SqliteRow) -> Result<RunRecord, StoreError> {
+    let trigger: String = row.try_get("trigger")?;
+    Ok(RunRecord {
+        id: row.try_get("id")?,
+        workflow: row.try_get("workflow")?,
+        spec_hash: row.try_get("spec_hash")?,
+        status: row.try_get("status")?,
+        error: row.try_get("error")?,
+        trigger: serde_json::from_str(&trigger)?,
+    })
+}
+
+/// Records a dedupe key until `now + window`. A key past its window is replaced; a live
+/// one is kept and `false` returned: the item was seen.
+async fn insert_dedupe_key(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    scope: &str,
+    key: &str,
+    window: Duration,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let inserted = sqlx::query(
+        "INSERT INTO dedupe_keys (scope, key, expires_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (scope, key) DO UPDATE SET expires_at = excluded.expires_at
+         WHERE dedupe_keys.expires_at <= ?4",
+    )
+    .bind(scope)
+    .bind(key)
+    .bind(now.saturating_add(millis(window)))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(inserted > 0)
 }
 
 impl SqliteStore {
@@ -180,7 +223,7 @@ impl SqliteStore {
         lease: Duration,
     ) -> Result<Option<ClaimedRun>, StoreError> {
         let now = now_ms();
-        let until = now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
+        let until = now.saturating_add(millis(lease));
         // Runs whose worker died (lease expired) first, then the oldest queued run that may
         // start (an `exclusive` run waits while its workflow has one running). Two indexed
         // lookups: an OR of both would scan the whole table.
@@ -298,18 +341,7 @@ impl SqliteStore {
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| {
-            let trigger: String = row.try_get("trigger")?;
-            Ok(RunRecord {
-                id: row.try_get("id")?,
-                workflow: row.try_get("workflow")?,
-                spec_hash: row.try_get("spec_hash")?,
-                status: row.try_get("status")?,
-                error: row.try_get("error")?,
-                trigger: serde_json::from_str(&trigger)?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(run_record).transpose()
     }
 
     /// Queues a failed run again from its failed step: succeeded steps stay journaled (and
@@ -389,25 +421,12 @@ impl SqliteStore {
             return Ok(None);
         }
         let scope = format!("poll:{workflow}");
-        let window = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
         let mut queued = 0;
         for (key, run) in items {
-            if let Some(key) = key {
-                let fresh = sqlx::query(
-                    "INSERT INTO dedupe_keys (scope, key, expires_at) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (scope, key) DO UPDATE SET expires_at = excluded.expires_at
-                     WHERE dedupe_keys.expires_at <= ?4",
-                )
-                .bind(&scope)
-                .bind(key)
-                .bind(now.saturating_add(window))
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if fresh == 0 {
-                    continue;
-                }
+            if let Some(key) = key
+                && !insert_dedupe_key(&mut tx, &scope, key, window, now).await?
+            {
+                continue;
             }
             if emit {
                 insert_run(&mut tx, run, None, now, false).await?;
@@ -528,7 +547,7 @@ impl SqliteStore {
         owner: &str,
         lease: Duration,
     ) -> Result<(), StoreError> {
-        let until = now_ms().saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
+        let until = now_ms().saturating_add(millis(lease));
         sqlx::query("UPDATE runs SET lease_until = ?3 WHERE id = ?1 AND lease_owner = ?2 AND status = 'running'")
             .bind(run)
             .bind(owner)
@@ -564,7 +583,7 @@ impl SqliteStore {
         max_age: Duration,
         keep_per_workflow: u32,
     ) -> Result<u64, StoreError> {
-        let cutoff = now_ms.saturating_sub(i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX));
+        let cutoff = now_ms.saturating_sub(millis(max_age));
         let mut tx = self.writer.begin().await?;
         let mut deleted = sqlx::query(
             "DELETE FROM runs WHERE status IN ('succeeded', 'failed') AND finished_at < ?1",
@@ -648,19 +667,7 @@ impl SqliteStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(|row| {
-                let trigger: String = row.try_get("trigger")?;
-                Ok(RunRecord {
-                    id: row.try_get("id")?,
-                    workflow: row.try_get("workflow")?,
-                    spec_hash: row.try_get("spec_hash")?,
-                    status: row.try_get("status")?,
-                    error: row.try_get("error")?,
-                    trigger: serde_json::from_str(&trigger)?,
-                })
-            })
-            .collect()
+        rows.iter().map(run_record).collect()
     }
 }
 
@@ -673,21 +680,7 @@ async fn accept_in(
 ) -> Result<Accepted, StoreError> {
     if let Some(id) = event.event_id {
         let scope = format!("webhook:{}:{}", event.connector, event.connection);
-        let window = i64::try_from(event.dedupe_window.as_millis()).unwrap_or(i64::MAX);
-        // A key past its window is replaced; a live one makes this delivery a duplicate.
-        let inserted = sqlx::query(
-            "INSERT INTO dedupe_keys (scope, key, expires_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (scope, key) DO UPDATE SET expires_at = excluded.expires_at
-             WHERE dedupe_keys.expires_at <= ?4",
-        )
-        .bind(&scope)
-        .bind(id)
-        .bind(now.saturating_add(window))
-        .bind(now)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
+        if !insert_dedupe_key(tx, &scope, id, event.dedupe_window, now).await? {
             return Ok(Accepted::Duplicate);
         }
     }
