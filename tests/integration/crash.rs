@@ -68,14 +68,7 @@ async fn wait_ready(client: &reqwest::Client, port: u16) {
 }
 
 fn sign(body: &[u8]) -> String {
-    format!(
-        "sha256={}",
-        hex::encode(switchyard::webhook::verify::mac(
-            switchyard::spec::webhook::HmacAlgorithm::Sha256,
-            SECRET.as_bytes(),
-            body
-        ))
-    )
+    super::common::github_signature(SECRET, body)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,6 +3,7 @@
 mod broken_specs;
 mod call_cli;
 mod cli;
+mod common;
 mod crash;
 mod interpreter;
 mod jsonpath_cts;

@@ -17,14 +17,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const SECRET: &str = "gh-webhook-secret";
 
 fn sign(body: &[u8]) -> String {
-    format!(
-        "sha256={}",
-        hex::encode(switchyard::webhook::verify::mac(
-            switchyard::spec::webhook::HmacAlgorithm::Sha256,
-            SECRET.as_bytes(),
-            body
-        ))
-    )
+    super::common::github_signature(SECRET, body)
 }
 
 #[tokio::test]

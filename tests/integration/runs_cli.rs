@@ -1,20 +1,9 @@
 //! `switchyard run` (local, with mocks) and `switchyard runs list|show|retry|replay`.
 
+use super::common::{stdout as out, switchyard};
 use serde_json::json;
-use std::process::{Command, Output};
+use std::process::Command;
 use switchyard::store::{NewRun, SqliteStore, StepRecord};
-
-fn switchyard(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("binary runs")
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 #[test]
 fn run_executes_a_workflow_locally_with_mocked_steps() {

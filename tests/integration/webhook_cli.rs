@@ -1,18 +1,6 @@
 //! `switchyard webhook verify|sign` as a user runs them: exit codes and output.
 
-use std::process::{Command, Output};
-
-fn switchyard(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+use super::common::{stdout, switchyard};
 
 const GITHUB_SIG: &str =
     "X-Hub-Signature-256: sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";

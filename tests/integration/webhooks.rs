@@ -228,14 +228,7 @@ fn refusals_say_why() {
         Reception::Rejected(Rejection::Malformed(_))
     ));
     // A GitHub-style signature of the same body under the same secret is another scheme.
-    let github_sig = format!(
-        "sha256={}",
-        hex::encode(switchyard::webhook::verify::mac(
-            switchyard::spec::webhook::HmacAlgorithm::Sha256,
-            secret.as_bytes(),
-            &good.body
-        ))
-    );
+    let github_sig = super::common::github_signature(&secret, &good.body);
     assert_eq!(
         check(&with("X-Slack-Signature", &github_sig), t),
         Reception::Rejected(Rejection::Malformed(
