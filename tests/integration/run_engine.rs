@@ -83,7 +83,7 @@ async fn a_signed_github_webhook_posts_once_to_slack() {
     state.webhook_targets = Arc::new(EngineTargets {
         catalog: catalog.clone(),
         connections,
-        batcher: switchyard::store::EventBatcher::start(store.clone()),
+        store: store.clone(),
         wake,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

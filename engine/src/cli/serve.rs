@@ -179,7 +179,7 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
         state.webhook_targets = Arc::new(EngineTargets {
             catalog,
             connections,
-            batcher: crate::store::EventBatcher::start(store),
+            store,
             wake,
         });
         let served = run(listener, state, shutdown_signal()).await;

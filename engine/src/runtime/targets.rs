@@ -6,7 +6,7 @@ use crate::interpret::render::{self, Vars};
 use crate::interpret::{Connection, value};
 use crate::plan::{Catalog, WorkflowTriggerPlan};
 use crate::server::webhooks::{AcceptFuture, Delivery, WebhookTarget, WebhookTargets};
-use crate::store::{Accepted, EventBatcher, EventRecord, NewRun};
+use crate::store::{Accepted, NewEvent, NewRun, SqliteStore};
 use crate::webhook::{Event, connection_keys, trigger_matches};
 use serde_json::{Value as Json, json};
 use std::sync::Arc;
@@ -17,8 +17,7 @@ use tokio::sync::Notify;
 pub struct EngineTargets {
     pub catalog: Arc<Catalog>,
     pub connections: Arc<dyn Connections>,
-    /// Stores events in group commits.
-    pub batcher: EventBatcher,
+    pub store: SqliteStore,
     pub wake: Arc<Notify>,
 }
 
@@ -61,20 +60,21 @@ impl WebhookTargets for EngineTargets {
         Box::pin(async move {
             let runs = self.runs_for(target, &event);
             let stored = self
-                .batcher
-                .accept(
-                    EventRecord {
-                        connector: target.connector.id.clone(),
-                        connection: target.connection.clone(),
-                        event_id: event.id.clone(),
-                        event_type: event.event_type.clone(),
-                        payload: event.payload,
-                        headers: event.headers,
+                .store
+                .accept_event(
+                    &NewEvent {
+                        connector: &target.connector.id,
+                        connection: &target.connection,
+                        event_id: event.id.as_deref(),
+                        event_type: event.event_type.as_deref(),
+                        payload: &event.payload,
+                        headers: &event.headers,
                         dedupe_window: window,
                     },
-                    runs,
+                    &runs,
                 )
-                .await?;
+                .await
+                .map_err(|e| e.to_string())?;
             match stored {
                 Accepted::Duplicate => Ok(Delivery::Duplicate),
                 Accepted::Stored { runs } => {

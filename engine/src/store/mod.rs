@@ -8,10 +8,6 @@
 //!
 //! Must never hold a secret: callers pass redacted documents only.
 
-mod batch;
-
-pub use batch::{EventBatcher, EventRecord};
-
 use serde_json::Value as Json;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
@@ -190,21 +186,6 @@ impl SqliteStore {
             tx.commit().await?;
         }
         Ok(accepted)
-    }
-
-    /// Several events in one transaction (group commit): all are stored, or none.
-    pub async fn accept_events(
-        &self,
-        items: &[(NewEvent<'_>, &[NewRun])],
-    ) -> Result<Vec<Accepted>, StoreError> {
-        let now = now_ms();
-        let mut tx = self.writer.begin().await?;
-        let mut out = Vec::with_capacity(items.len());
-        for (event, runs) in items {
-            out.push(accept_in(&mut tx, event, runs, now).await?);
-        }
-        tx.commit().await?;
-        Ok(out)
     }
 
     /// Queues a run without an event (manual runs, replays).
