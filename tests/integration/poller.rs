@@ -100,7 +100,7 @@ async fn polls_emit_each_new_item_once() {
     let client: Arc<dyn switchyard::interpret::HttpClient> =
         Arc::new(ReqwestClient::new().unwrap());
     let engine = Engine {
-        catalog: catalog.clone(),
+        catalog: switchyard::plan::LiveCatalog::new(catalog.clone()),
         store: store.clone(),
         interpreter: Arc::new(Interpreter::new(client.clone(), Options::default())),
         http: client,

@@ -67,7 +67,7 @@ async fn a_signed_github_webhook_posts_once_to_slack() {
         Arc::new(ReqwestClient::new().unwrap());
     let wake = Arc::new(tokio::sync::Notify::new());
     let engine = Arc::new(Engine {
-        catalog: catalog.clone(),
+        catalog: switchyard::plan::LiveCatalog::new(catalog.clone()),
         store: store.clone(),
         interpreter: Arc::new(Interpreter::new(client.clone(), Options::default())),
         http: client,
@@ -81,7 +81,7 @@ async fn a_signed_github_webhook_posts_once_to_slack() {
 
     let mut state = AppState::new(switchyard::plan::Catalog::default());
     state.webhook_targets = Arc::new(EngineTargets {
-        catalog: catalog.clone(),
+        catalog: switchyard::plan::LiveCatalog::new(catalog.clone()),
         connections,
         store: store.clone(),
         wake,

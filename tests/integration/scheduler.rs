@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use std::sync::{Arc, Mutex};
 use switchyard::compile::{SourceFile, compile_sources};
-use switchyard::plan::Catalog;
+use switchyard::plan::LiveCatalog;
 use switchyard::schedule::{Clock, Scheduler};
 use switchyard::store::SqliteStore;
 
@@ -22,7 +22,7 @@ impl Clock for ManualClock {
     }
 }
 
-fn catalog(catchup: &str, overlap: &str) -> Arc<Catalog> {
+fn catalog(catchup: &str, overlap: &str) -> Arc<LiveCatalog> {
     let yaml = format!(
         "workflow: hourly\ntrigger:\n  cron: {{ schedule: \"0 * * * *\", timezone: Europe/Berlin, catchup: {catchup}, overlap: {overlap} }}\nsteps:\n  - id: note\n    set: {{ at: \"{{{{ trigger.scheduled_at }}}}\" }}\n"
     );
@@ -35,7 +35,7 @@ fn catalog(catchup: &str, overlap: &str) -> Arc<Catalog> {
         "{:#?}",
         compiled.diagnostics
     );
-    Arc::new(compiled.catalog.unwrap())
+    LiveCatalog::new(compiled.catalog.unwrap())
 }
 
 async fn setup(

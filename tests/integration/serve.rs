@@ -125,3 +125,115 @@ fn serve_refuses_invalid_specs_and_says_why() {
     assert!(stderr.contains("hint: did you mean `bearer`?"), "{stderr}");
     let _ = std::io::stdout().flush();
 }
+
+fn catalog_workflows(address: &str) -> Vec<String> {
+    let (status, body) = get(address, "/api/catalog");
+    assert_eq!(status, 200);
+    let catalog: serde_json::Value = serde_json::from_str(&body).unwrap();
+    catalog["workflows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// `switchyard reload` makes the running server load a new workflow; a broken spec is
+/// refused with its diagnostic, and the server keeps serving what it had.
+#[test]
+fn reload_puts_valid_specs_in_place_and_refuses_invalid_ones() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let specs = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    std::fs::create_dir(specs.path().join("workflows")).unwrap();
+    std::fs::copy(
+        root.join("bench/n8n/connectors/bench-hook.yaml"),
+        specs.path().join("bench-hook.yaml"),
+    )
+    .unwrap();
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data.path())
+            .arg(specs.path())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stderr = BufReader::new(child.0.stderr.take().unwrap());
+    let mut line = String::new();
+    let address = loop {
+        line.clear();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "serve exited");
+        if let Some((_, addr)) = line.trim().split_once("listening on http://") {
+            break addr.to_string();
+        }
+    };
+    // Keep reading the log so the server never blocks on a full pipe.
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    assert!(catalog_workflows(&address).is_empty());
+
+    let reload = || {
+        Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .args(["reload", "--data-dir"])
+            .arg(data.path())
+            .output()
+            .unwrap()
+    };
+    std::fs::write(
+        specs.path().join("workflows/echo.yaml"),
+        "workflow: echo\ntrigger:\n  webhook: { connector: bench-hook, event: received, connection: main }\nsteps:\n  - id: note\n    set: { seen: true }\n",
+    )
+    .unwrap();
+    let out = reload();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 workflow(s)"));
+    assert_eq!(catalog_workflows(&address), ["echo"]);
+
+    std::fs::write(
+        specs.path().join("workflows/broken.yaml"),
+        "workflow: broken\ntrigger: { cron: { schedule: \"61 * * * *\" } }\nsteps: []\n",
+    )
+    .unwrap();
+    let out = reload();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("reload refused"), "{stderr}");
+    assert!(
+        stderr.contains("broken.yaml"),
+        "the diagnostic names the file: {stderr}"
+    );
+    assert_eq!(
+        catalog_workflows(&address),
+        ["echo"],
+        "the valid catalog stays"
+    );
+
+    Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(child.0.wait().unwrap().code(), Some(0));
+    assert!(
+        !data.path().join("switchyard.pid").exists(),
+        "the pid file is removed at exit"
+    );
+}
+
+#[test]
+fn reload_without_a_running_server_says_so() {
+    let data = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["reload", "--data-dir"])
+        .arg(data.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no server is running"), "{stderr}");
+}

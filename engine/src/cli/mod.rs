@@ -2,6 +2,7 @@
 //! exit codes.
 
 mod call;
+mod reload;
 mod run;
 mod runs;
 mod schedule;
@@ -40,8 +41,10 @@ pub enum Command {
     /// Verify a webhook delivery against a connector's rules, or sign one.
     #[command(subcommand)]
     Webhook(webhook::WebhookCommand),
-    /// Load and check the specs, then serve health checks and the catalog over HTTP.
+    /// Serve webhooks, run workflows (webhooks, cron, polling) and keep their history.
     Serve(serve::ServeArgs),
+    /// Make the running server load its specs again; an invalid load is refused.
+    Reload(reload::ReloadArgs),
 }
 
 /// Exit code for usage and IO errors (clap also uses 2 for bad arguments).
@@ -71,6 +74,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Validate(args) => validate::run(args),
         Command::Schema(args) => schema::run(args),
         Command::Serve(args) => serve::run_serve(args),
+        Command::Reload(args) => reload::run(args),
         Command::Call(args) => call::run(args),
         Command::Webhook(command) => webhook::run(command),
         Command::Schedule(command) => schedule::run(command),

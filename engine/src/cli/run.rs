@@ -116,7 +116,7 @@ pub fn run(args: RunArgs) -> ExitCode {
             Err(e) => return super::usage_error(e),
         };
         let engine = Engine {
-            catalog: catalog.clone(),
+            catalog: crate::plan::LiveCatalog::new(catalog.clone()),
             store: store.clone(),
             interpreter: Arc::new(Interpreter::new(client.clone(), Options::default())),
             http: client,

@@ -1,11 +1,11 @@
 //! `switchyard serve`
 
-use crate::diag::{OutputFormat, render};
+use super::reload::{PID_FILE, Reloader, load_catalog};
 use crate::interpret::{HttpClient, Interpreter, Options, ReqwestClient};
+use crate::plan::LiveCatalog;
 use crate::runtime::{Connections, Engine, EngineTargets, StaticConnections};
 use crate::server::{AppState, run, shutdown_signal};
 use crate::store::SqliteStore;
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,25 +50,21 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
         .with_writer(std::io::stderr)
         .try_init();
     let paths = super::spec_paths(args.paths);
-    let (compiled, sources) = match super::compile_specs(&paths) {
-        Ok(result) => result,
-        Err(code) => return code,
+    let catalog = match load_catalog(&paths) {
+        Ok((catalog, warnings)) => {
+            if let Some(warnings) = warnings {
+                eprint!("{warnings}");
+            }
+            Arc::new(catalog)
+        }
+        Err(report) => {
+            eprint!("{report}");
+            eprintln!(
+                "error: the specs are invalid; fix them (see `switchyard validate`) and start again"
+            );
+            return ExitCode::FAILURE;
+        }
     };
-    if !compiled.diagnostics.is_empty() {
-        let texts: HashMap<PathBuf, String> =
-            sources.into_iter().map(|s| (s.path, s.text)).collect();
-        eprint!(
-            "{}",
-            render(&compiled.diagnostics, OutputFormat::Human, &texts)
-        );
-    }
-    let Some(catalog) = compiled.catalog else {
-        eprintln!(
-            "error: the specs are invalid; fix them (see `switchyard validate`) and start again"
-        );
-        return ExitCode::FAILURE;
-    };
-    let catalog = Arc::new(catalog);
     let connections: Arc<dyn Connections> = match &args.connections {
         Some(path) => match StaticConnections::from_file(path, &catalog) {
             Ok(c) => c.into_arc(),
@@ -111,12 +107,10 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        let limits: Vec<(String, u32)> = catalog
-            .workflows
-            .values()
-            .filter_map(|w| w.concurrency.map(|c| (w.id.clone(), c)))
-            .collect();
-        if let Err(error) = store.set_workflow_limits(&limits).await {
+        if let Err(error) = store
+            .set_workflow_limits(&crate::runtime::workflow_limits(&catalog))
+            .await
+        {
             eprintln!("error: {error}");
             return ExitCode::FAILURE;
         }
@@ -129,6 +123,8 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         }
+        let counts = (catalog.connectors.len(), catalog.workflows.len());
+        let catalog = LiveCatalog::new(catalog);
         let wake = Arc::new(tokio::sync::Notify::new());
         let engine = Arc::new(Engine {
             catalog: catalog.clone(),
@@ -154,8 +150,16 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
             store.clone(),
             Duration::from_secs(u64::from(args.retain_days) * 86_400),
             args.retain_runs,
-            worker_shutdown,
+            worker_shutdown.clone(),
         )));
+        let reloader = Reloader {
+            paths,
+            catalog: catalog.clone(),
+            store: store.clone(),
+            wake: wake.clone(),
+            data_dir: args.data_dir.clone(),
+        };
+        workers.push(tokio::spawn(reloader.run_on_hangup(worker_shutdown)));
 
         let listener = match tokio::net::TcpListener::bind(args.listen).await {
             Ok(l) => l,
@@ -168,13 +172,18 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
             .local_addr()
             .map(|a| a.to_string())
             .unwrap_or_default();
+        // `switchyard reload` finds the server through this file.
+        let pid_file = args.data_dir.join(PID_FILE);
+        if let Err(error) = std::fs::write(&pid_file, format!("{}\n", std::process::id())) {
+            tracing::warn!(%error, "cannot write {}", pid_file.display());
+        }
         eprintln!(
             "switchyard: {} connector(s), {} workflow(s) loaded; database {}; listening on http://{address}",
-            catalog.connectors.len(),
-            catalog.workflows.len(),
+            counts.0,
+            counts.1,
             db.display()
         );
-        let mut state = AppState::new(catalog.clone());
+        let mut state = AppState::live(catalog.clone());
         state.public_url = args.public_url.clone();
         state.webhook_targets = Arc::new(EngineTargets {
             catalog,
@@ -189,6 +198,7 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
         for worker in workers {
             let _ = worker.await;
         }
+        let _ = std::fs::remove_file(&pid_file);
         match served {
             Ok(()) => {
                 eprintln!("switchyard: stopped");

@@ -7,10 +7,12 @@
 //! never parses YAML or re-validates; it reads these types.
 
 mod connector;
+mod live;
 mod template;
 mod workflow;
 
 pub use connector::*;
+pub use live::LiveCatalog;
 pub use template::{CompiledExpression, CompiledTemplate, TemplateShape, TemplateTree};
 pub use workflow::*;
 

@@ -126,7 +126,8 @@ fn leak_name(name: &str) -> &'static str {
 impl Engine {
     /// Runs a claimed run to its end and records the outcome.
     pub async fn execute(&self, run: &ClaimedRun) -> Result<(), RunFailure> {
-        let Some(plan) = self.catalog.workflows.get(&run.workflow).cloned() else {
+        // The version the run started with, so a reload does not change a run midway.
+        let Some(plan) = self.catalog.workflow(&run.workflow, &run.spec_hash) else {
             return Err(RunFailure(format!(
                 "workflow `{}` is no longer loaded",
                 run.workflow

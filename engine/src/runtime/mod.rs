@@ -20,19 +20,28 @@ pub use poller::{POLL_DEDUPE_WINDOW, PollOutcome};
 pub use targets::EngineTargets;
 
 use crate::interpret::{HttpClient, Interpreter};
-use crate::plan::Catalog;
+use crate::plan::LiveCatalog;
 use crate::store::{NewRun, SqliteStore};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
+/// The `concurrency` limits of a catalog's workflows, as the store keeps them.
+pub fn workflow_limits(catalog: &crate::plan::Catalog) -> Vec<(String, u32)> {
+    catalog
+        .workflows
+        .values()
+        .filter_map(|w| w.concurrency.map(|c| (w.id.clone(), c)))
+        .collect()
+}
+
 /// How long a claimed run stays leased without a heartbeat.
 pub const LEASE: Duration = Duration::from_secs(60);
 
 /// Everything a worker needs.
 pub struct Engine {
-    pub catalog: Arc<Catalog>,
+    pub catalog: Arc<LiveCatalog>,
     pub store: SqliteStore,
     pub interpreter: Arc<Interpreter>,
     pub http: Arc<dyn HttpClient>,
@@ -88,12 +97,12 @@ impl Engine {
         run: &str,
         error: &str,
     ) -> Result<(), crate::store::StoreError> {
-        let Some(target) = self
-            .catalog
+        let catalog = self.catalog.current();
+        let Some(target) = catalog
             .workflows
             .get(workflow)
             .and_then(|w| w.on_failure.clone())
-            .and_then(|name| self.catalog.workflows.get(&name).cloned())
+            .and_then(|name| catalog.workflows.get(&name).cloned())
         else {
             return Ok(());
         };

@@ -149,7 +149,7 @@ impl Engine {
                 return;
             }
             let now = tokio::time::Instant::now();
-            for workflow in self.catalog.workflows.values() {
+            for workflow in self.catalog.current().workflows.values() {
                 let WorkflowTriggerPlan::Poll { every, .. } = &workflow.trigger else {
                     continue;
                 };

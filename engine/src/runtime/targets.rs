@@ -4,7 +4,7 @@
 use super::Connections;
 use crate::interpret::render::{self, Vars};
 use crate::interpret::{Connection, value};
-use crate::plan::{Catalog, WorkflowTriggerPlan};
+use crate::plan::{LiveCatalog, WorkflowTriggerPlan};
 use crate::server::webhooks::{AcceptFuture, Delivery, WebhookTarget, WebhookTargets};
 use crate::store::{Accepted, NewEvent, NewRun, SqliteStore};
 use crate::webhook::{Event, connection_keys, trigger_matches};
@@ -15,7 +15,7 @@ use tokio::sync::Notify;
 
 /// Webhook targets backed by the connections and the store.
 pub struct EngineTargets {
-    pub catalog: Arc<Catalog>,
+    pub catalog: Arc<LiveCatalog>,
     pub connections: Arc<dyn Connections>,
     pub store: SqliteStore,
     pub wake: Arc<Notify>,
@@ -102,7 +102,7 @@ impl EngineTargets {
             "headers": event.headers,
         });
         let mut runs = Vec::new();
-        for workflow in self.catalog.workflows.values() {
+        for workflow in self.catalog.current().workflows.values() {
             let WorkflowTriggerPlan::Webhook {
                 connector,
                 event: trigger_name,

@@ -3,7 +3,7 @@
 //! time) key. The clock is injected, so tests move time by hand.
 
 use super::{due, next_firings};
-use crate::plan::{Catalog, WorkflowTriggerPlan};
+use crate::plan::{LiveCatalog, WorkflowTriggerPlan};
 use crate::spec::workflow::Overlap;
 use crate::store::{NewRun, SqliteStore, StoreError};
 use chrono::{DateTime, Utc};
@@ -28,7 +28,7 @@ impl Clock for SystemClock {
 
 /// Fires cron workflows.
 pub struct Scheduler {
-    pub catalog: Arc<Catalog>,
+    pub catalog: Arc<LiveCatalog>,
     pub store: SqliteStore,
     pub wake: Arc<Notify>,
     pub clock: Arc<dyn Clock>,
@@ -39,7 +39,7 @@ impl Scheduler {
     pub async fn tick(&self) -> Result<usize, StoreError> {
         let now = self.clock.now();
         let mut queued = 0;
-        for workflow in self.catalog.workflows.values() {
+        for workflow in self.catalog.current().workflows.values() {
             let WorkflowTriggerPlan::Cron(plan) = &workflow.trigger else {
                 continue;
             };
@@ -101,6 +101,7 @@ impl Scheduler {
         let now = self.clock.now();
         let next = self
             .catalog
+            .current()
             .workflows
             .values()
             .filter_map(|w| match &w.trigger {

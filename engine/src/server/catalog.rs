@@ -9,8 +9,8 @@ use axum::extract::State;
 use serde_json::{Value, json};
 
 pub async fn catalog(State(state): State<AppState>) -> Json<Value> {
-    let connectors: Vec<Value> = state
-        .catalog
+    let catalog = state.catalog.current();
+    let connectors: Vec<Value> = catalog
         .connectors
         .values()
         .map(|c| {
@@ -36,8 +36,7 @@ pub async fn catalog(State(state): State<AppState>) -> Json<Value> {
             })
         })
         .collect();
-    let workflows: Vec<Value> = state
-        .catalog
+    let workflows: Vec<Value> = catalog
         .workflows
         .values()
         .map(|w| {

@@ -8,7 +8,7 @@
 mod catalog;
 pub mod webhooks;
 
-use crate::plan::Catalog;
+use crate::plan::{Catalog, LiveCatalog};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get};
@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 /// What handlers share.
 #[derive(Clone)]
 pub struct AppState {
-    pub catalog: Arc<Catalog>,
+    pub catalog: Arc<LiveCatalog>,
     pub webhook_targets: Arc<dyn webhooks::WebhookTargets>,
     /// The server's URL as providers see it (behind a proxy), for schemes that sign it.
     pub public_url: Option<String>,
@@ -29,8 +29,13 @@ pub struct AppState {
 impl AppState {
     /// State for a catalog, with no webhook connections yet.
     pub fn new(catalog: impl Into<Arc<Catalog>>) -> Self {
+        Self::live(LiveCatalog::new(catalog))
+    }
+
+    /// State for a catalog that reloads replace.
+    pub fn live(catalog: Arc<LiveCatalog>) -> Self {
         AppState {
-            catalog: catalog.into(),
+            catalog,
             webhook_targets: Arc::new(webhooks::NoTargets),
             public_url: None,
             webhook_body_limit: webhooks::DEFAULT_BODY_LIMIT,

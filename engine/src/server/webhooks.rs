@@ -91,6 +91,7 @@ pub async fn deliver_to_workflow(
 ) -> Response {
     let trigger = state
         .catalog
+        .current()
         .workflows
         .get(&workflow)
         .map(|w| w.trigger.clone());

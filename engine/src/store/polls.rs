@@ -1,0 +1,90 @@
+//! Poll cursors: advanced by compare-and-swap, together with the dedupe keys and runs of
+//! the items the poll found (exactly-once emission).
+
+use super::events::{insert_dedupe_key, insert_run};
+use super::{NewRun, SqliteStore, StoreError, now_ms};
+use serde_json::Value as Json;
+use sqlx::Row;
+use std::time::Duration;
+
+impl SqliteStore {
+    /// A poll's state: `None` before its first poll, else its cursor (if any).
+    pub async fn poll_cursor(&self, workflow: &str) -> Result<Option<Option<Json>>, StoreError> {
+        let row = sqlx::query("SELECT cursor FROM poll_state WHERE workflow = ?1")
+            .bind(workflow)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let cursor: Option<String> = row.try_get(0)?;
+        Ok(Some(cursor.map(|c| serde_json::from_str(&c)).transpose()?))
+    }
+
+    /// Commits one poll: the new cursor (only if the stored one is still `previous`:
+    /// compare-and-swap), the dedupe keys of the items and the runs of new items, in one
+    /// transaction. Items whose key was seen are skipped. Returns the runs queued, or `None`
+    /// when another poller advanced the cursor first (nothing is written then).
+    pub async fn commit_poll(
+        &self,
+        workflow: &str,
+        previous: Option<&Option<Json>>,
+        cursor: Option<&Json>,
+        items: &[(Option<String>, NewRun)],
+        window: Duration,
+        emit: bool,
+    ) -> Result<Option<usize>, StoreError> {
+        let workflow = workflow.to_string();
+        let previous: Option<Option<String>> = previous.map(|p| p.as_ref().map(Json::to_string));
+        let text = cursor.map(Json::to_string);
+        let items: Vec<(Option<String>, (NewRun, String))> = items
+            .iter()
+            .map(|(key, run)| (key.clone(), (run.clone(), run.trigger.to_string())))
+            .collect();
+        self.writer
+            .write(move |c| {
+                Box::pin(async move {
+                    let now = now_ms();
+                    let swapped = match &previous {
+                        None => sqlx::query(
+                            "INSERT INTO poll_state (workflow, cursor, polled_at) VALUES (?1, ?2, ?3)
+                             ON CONFLICT (workflow) DO NOTHING",
+                        )
+                        .bind(&workflow)
+                        .bind(&text)
+                        .bind(now)
+                        .execute(&mut *c)
+                        .await?
+                        .rows_affected(),
+                        Some(old) => sqlx::query(
+                            "UPDATE poll_state SET cursor = ?2, polled_at = ?3
+                             WHERE workflow = ?1 AND cursor IS ?4",
+                        )
+                        .bind(&workflow)
+                        .bind(&text)
+                        .bind(now)
+                        .bind(old)
+                        .execute(&mut *c)
+                        .await?
+                        .rows_affected(),
+                    };
+                    if swapped == 0 {
+                        return Ok(None);
+                    }
+                    let scope = format!("poll:{workflow}");
+                    let mut queued = 0;
+                    for (key, run) in &items {
+                        if let Some(key) = key
+                            && !insert_dedupe_key(c, &scope, key, window, now).await?
+                        {
+                            continue;
+                        }
+                        if emit {
+                            insert_run(c, run, None, now, false).await?;
+                            queued += 1;
+                        }
+                    }
+                    Ok(Some(queued))
+                })
+            })
+            .await
+    }
+}

@@ -1,0 +1,134 @@
+//! Cron bookkeeping: firings unique per (workflow, nominal time), how far each schedule was
+//! handled, and the per-workflow concurrency limits the queue respects.
+
+use super::events::insert_run;
+use super::{NewRun, SqliteStore, StoreError, now_ms};
+use sqlx::Row;
+
+impl SqliteStore {
+    /// Up to which nominal time (Unix ms) a schedule's firings were handled.
+    pub async fn handled_until(&self, workflow: &str) -> Result<Option<i64>, StoreError> {
+        let row = sqlx::query("SELECT handled_until FROM schedules WHERE workflow = ?1")
+            .bind(workflow)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    /// Records that firings up to `until_ms` were handled (never moves backwards).
+    pub async fn set_handled_until(&self, workflow: &str, until_ms: i64) -> Result<(), StoreError> {
+        let workflow = workflow.to_string();
+        self.writer
+            .write(move |c| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "INSERT INTO schedules (workflow, handled_until) VALUES (?1, ?2)
+                         ON CONFLICT (workflow) DO UPDATE
+                         SET handled_until = max(handled_until, excluded.handled_until)",
+                    )
+                    .bind(&workflow)
+                    .bind(until_ms)
+                    .execute(&mut *c)
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    /// Records a cron firing, with its run when it runs (`None`: skipped by the overlap
+    /// policy). `false` when this (workflow, nominal time) was already recorded: it fired.
+    pub async fn fire(
+        &self,
+        workflow: &str,
+        nominal_ms: i64,
+        run: Option<&NewRun>,
+        exclusive: bool,
+    ) -> Result<bool, StoreError> {
+        let workflow = workflow.to_string();
+        let run = run.map(|r| (r.clone(), r.trigger.to_string()));
+        self.writer
+            .write(move |c| {
+                Box::pin(async move {
+                    let now = now_ms();
+                    let inserted = sqlx::query(
+                        "INSERT INTO cron_firings (workflow, nominal, outcome, fired_at)
+                         VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT (workflow, nominal) DO NOTHING",
+                    )
+                    .bind(&workflow)
+                    .bind(nominal_ms)
+                    .bind(if run.is_some() { "queued" } else { "skipped" })
+                    .bind(now)
+                    .execute(&mut *c)
+                    .await?
+                    .rows_affected();
+                    if inserted == 0 {
+                        return Ok(false);
+                    }
+                    if let Some(run) = &run {
+                        let id = insert_run(c, run, None, now, exclusive).await?;
+                        sqlx::query(
+                            "UPDATE cron_firings SET run_id = ?3 WHERE workflow = ?1 AND nominal = ?2",
+                        )
+                        .bind(&workflow)
+                        .bind(nominal_ms)
+                        .bind(id)
+                        .execute(&mut *c)
+                        .await?;
+                    }
+                    Ok(true)
+                })
+            })
+            .await
+    }
+
+    /// Whether a run of the workflow is queued or running.
+    pub async fn has_active_run(&self, workflow: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT EXISTS (SELECT 1 FROM runs WHERE workflow = ?1 AND status IN ('queued', 'running'))",
+        )
+        .bind(workflow)
+        .fetch_one(&self.pool)
+        .await?;
+        let exists: i64 = row.try_get(0)?;
+        Ok(exists != 0)
+    }
+
+    /// Cron firings recorded for a workflow: (nominal ms, outcome).
+    pub async fn firings(&self, workflow: &str) -> Result<Vec<(i64, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT nominal, outcome FROM cron_firings WHERE workflow = ?1 ORDER BY nominal",
+        )
+        .bind(workflow)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
+    /// Sets the workflows' `concurrency` limits (replacing those stored before).
+    pub async fn set_workflow_limits(&self, limits: &[(String, u32)]) -> Result<(), StoreError> {
+        let limits = limits.to_vec();
+        self.writer
+            .write(move |c| {
+                Box::pin(async move {
+                    sqlx::query("DELETE FROM workflow_limits")
+                        .execute(&mut *c)
+                        .await?;
+                    for (workflow, max) in &limits {
+                        sqlx::query(
+                            "INSERT INTO workflow_limits (workflow, max_running) VALUES (?1, ?2)",
+                        )
+                        .bind(workflow)
+                        .bind(i64::from((*max).max(1)))
+                        .execute(&mut *c)
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .await
+    }
+}
