@@ -1,7 +1,8 @@
 //! Crash safety: 2,000 signed GitHub webhooks sent while the real `switchyard serve` binary
 //! is killed with SIGKILL twice and restarted on the same SQLite file. Afterwards every
-//! webhook answered 2xx has exactly one completed run, and Slack (wiremock) saw every issue;
-//! a step cut off by a kill may have run once more, never more than once per kill and worker.
+//! webhook answered 2xx has exactly one completed run, and the downstream (wiremock) saw
+//! every issue; a step cut off by a kill may have run once more, never more than once per
+//! kill and worker, and then with the same Idempotency-Key.
 
 use serde_json::json;
 use std::collections::HashMap;
@@ -41,8 +42,8 @@ fn start(port: u16, data: &std::path::Path, connections: &std::path::Path) -> Se
             .arg(data)
             .arg("--connections")
             .arg(connections)
-            .arg(root.join("connectors"))
-            .arg(root.join("workflows"))
+            .arg(root.join("connectors/github.yaml"))
+            .arg(root.join("tests/fixtures/crash"))
             .env("SWITCHYARD_LOG", "error")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -75,8 +76,8 @@ fn sign(body: &[u8]) -> String {
 async fn kill_9_twice_loses_nothing_and_runs_nothing_twice() {
     let slack = MockServer::start().await;
     Mock::given(method("POST"))
-        .and(path("/api/chat.postMessage"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true, "ts": "1"})))
+        .and(path("/post"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true})))
         .mount(&slack)
         .await;
     let dir = tempfile::tempdir().unwrap();
@@ -85,9 +86,7 @@ async fn kill_9_twice_loses_nothing_and_runs_nothing_twice() {
         &connections,
         json!({
             "acme-github": { "connector": "github", "config": { "webhook_secret": SECRET } },
-            "acme-slack": { "connector": "slack", "auth": "bearer",
-                            "base_url": format!("{}/api", slack.uri()),
-                            "config": { "bot_token": "xoxb-crash" } }
+            "sink": { "connector": "sink", "base_url": slack.uri(), "config": {} }
         })
         .to_string(),
     )
@@ -169,7 +168,7 @@ async fn kill_9_twice_loses_nothing_and_runs_nothing_twice() {
     let deadline = Instant::now() + Duration::from_secs(120);
     let runs = loop {
         let runs = store
-            .runs(Some("github-issue-to-slack"), 10 * TOTAL as u32)
+            .runs(Some("issue-to-sink"), 10 * TOTAL as u32)
             .await
             .unwrap();
         let done = runs.iter().filter(|r| r.status == "succeeded").count();
@@ -195,8 +194,10 @@ async fn kill_9_twice_loses_nothing_and_runs_nothing_twice() {
         "no delivery has two runs"
     );
 
-    // Slack: every issue posted; repeats only for steps cut off by a kill.
+    // The sink: every issue posted; repeats only for steps cut off by a kill, and a repeat
+    // carries the same Idempotency-Key as the post it repeats (one key per run step).
     let mut posts: HashMap<String, usize> = HashMap::new();
+    let mut keys: HashMap<String, std::collections::HashSet<String>> = HashMap::new();
     for request in slack.received_requests().await.unwrap() {
         let text = serde_json::from_slice::<serde_json::Value>(&request.body).unwrap()["text"]
             .as_str()
@@ -210,15 +211,28 @@ async fn kill_9_twice_loses_nothing_and_runs_nothing_twice() {
             .next()
             .unwrap()
             .to_string();
+        let key = request
+            .headers
+            .get("idempotency-key")
+            .and_then(|k| k.to_str().ok())
+            .expect("every post carries an Idempotency-Key")
+            .to_string();
+        keys.entry(number.clone()).or_default().insert(key);
         *posts.entry(number).or_default() += 1;
     }
+    assert!(
+        keys.values().all(|k| k.len() == 1),
+        "a repeated post carries the key of the post it repeats"
+    );
+    let distinct: std::collections::HashSet<&String> = keys.values().flatten().collect();
+    assert_eq!(distinct.len(), TOTAL, "one key per run step");
     let repeats: usize = posts.values().map(|n| n - 1).sum();
     println!(
-        "crash test: {TOTAL} accepted, {} runs, {} Slack posts, {repeats} repeated after a kill",
+        "crash test: {TOTAL} accepted, {} runs, {} posts, {repeats} repeated after a kill (same Idempotency-Key)",
         runs.len(),
         posts.values().sum::<usize>()
     );
-    assert_eq!(posts.len(), TOTAL, "every issue reached Slack");
+    assert_eq!(posts.len(), TOTAL, "every issue reached the sink");
     assert!(
         repeats <= 2 * WORKERS,
         "{repeats} repeats: more than one per kill and worker"

@@ -85,6 +85,7 @@ async fn a_signed_github_webhook_posts_once_to_slack() {
         connections,
         store: store.clone(),
         wake,
+        max_queued: switchyard::runtime::DEFAULT_MAX_QUEUED,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!(
@@ -167,4 +168,75 @@ async fn a_signed_github_webhook_posts_once_to_slack() {
     for w in workers {
         w.await.unwrap();
     }
+}
+
+/// Past `max_queued` waiting runs, a delivery is refused with 503 and `Retry-After`, and
+/// nothing of it is stored; once runs leave the queue, deliveries are accepted again.
+#[tokio::test]
+async fn a_full_run_queue_refuses_deliveries_with_retry_after() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let (compiled, _) = compile_paths(&[root.join("connectors"), root.join("workflows")]).unwrap();
+    let catalog = Arc::new(compiled.catalog.expect("shipped specs compile"));
+    let github = Connection::new(
+        "acme-github",
+        catalog.connectors["github"].clone(),
+        json!({ "webhook_secret": SECRET })
+            .as_object()
+            .unwrap()
+            .clone(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("switchyard.db"))
+        .await
+        .unwrap();
+    let mut state = AppState::new(switchyard::plan::Catalog::default());
+    state.webhook_targets = Arc::new(EngineTargets {
+        catalog: switchyard::plan::LiveCatalog::new(catalog.clone()),
+        connections: StaticConnections::new([github]).into_arc(),
+        store: store.clone(),
+        wake: Arc::new(tokio::sync::Notify::new()),
+        max_queued: 2,
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/hooks/github/acme-github",
+        listener.local_addr().unwrap()
+    );
+    tokio::spawn(run(listener, state, std::future::pending()));
+    let body = serde_json::to_vec(&json!({
+        "action": "opened",
+        "issue": { "number": 1, "title": "t", "html_url": "https://github.com/a/b/issues/1" },
+        "repository": { "full_name": "a/b" }
+    }))
+    .unwrap();
+    let http = reqwest::Client::new();
+    let send = |delivery: String| {
+        http.post(&url)
+            .header("Content-Type", "application/json")
+            .header("X-GitHub-Event", "issues")
+            .header("X-GitHub-Delivery", delivery)
+            .header("X-Hub-Signature-256", sign(&body))
+            .body(body.clone())
+            .send()
+    };
+    for n in 0..2 {
+        assert_eq!(send(format!("d{n}")).await.unwrap().status(), 200);
+    }
+    let refused = send("d2".into()).await.unwrap();
+    assert_eq!(refused.status(), 503);
+    assert_eq!(refused.headers()["retry-after"], "30");
+    assert_eq!(store.runs(None, 10).await.unwrap().len(), 2);
+    assert_eq!(store.queued_runs(), 2);
+
+    // A worker takes one run: there is room for one more delivery, the refused one too
+    // (its dedupe key was not stored).
+    store
+        .claim_run("w", Duration::from_secs(60))
+        .await
+        .unwrap()
+        .expect("a queued run");
+    assert_eq!(send("d2".into()).await.unwrap().status(), 200);
+    assert_eq!(send("d3".into()).await.unwrap().status(), 503);
+    assert_eq!(store.runs(None, 10).await.unwrap().len(), 3);
 }

@@ -27,9 +27,14 @@ pub struct ServeArgs {
     /// only way to give workflows their accounts.
     #[arg(long, env = "SWITCHYARD_CONNECTIONS")]
     pub connections: Option<PathBuf>,
-    /// Workers running queued runs.
-    #[arg(long, default_value_t = 4)]
+    /// Workers running queued runs (async tasks: each waits on the network most of the
+    /// time, so there can be many more than cores).
+    #[arg(long, default_value_t = 64)]
     pub workers: usize,
+    /// Webhooks are refused with 503 and `Retry-After` while this many runs wait in the
+    /// queue, so a flood cannot grow the backlog without bound.
+    #[arg(long, default_value_t = crate::runtime::DEFAULT_MAX_QUEUED)]
+    pub max_queued: u64,
     /// Finished runs older than this many days are deleted (with their steps and events).
     #[arg(long, default_value_t = 30)]
     pub retain_days: u32,
@@ -190,6 +195,7 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
             connections,
             store,
             wake,
+            max_queued: args.max_queued,
         });
         let served = run(listener, state, shutdown_signal()).await;
         // Stop taking new runs; runs in flight finish (or, if killed, their leases expire

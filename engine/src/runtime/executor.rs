@@ -133,11 +133,6 @@ impl Engine {
                 run.workflow
             )));
         };
-        let journal = self
-            .store
-            .steps(&run.id)
-            .await
-            .map_err(|e| RunFailure(e.to_string()))?;
         let mut state = RunState {
             run_id: run.id.clone(),
             workflow: run.workflow.clone(),
@@ -145,8 +140,10 @@ impl Engine {
             vars: std::sync::Arc::new(Json::Null),
             outputs: Map::new(),
             loops: Vec::new(),
-            journal: journal
-                .into_iter()
+            journal: run
+                .journal
+                .iter()
+                .cloned()
                 .map(|s| (s.step_id.clone(), s))
                 .collect(),
         };

@@ -17,7 +17,7 @@ mod targets;
 pub use connections::{Connections, StaticConnections};
 pub use executor::RunFailure;
 pub use poller::{POLL_DEDUPE_WINDOW, PollOutcome};
-pub use targets::EngineTargets;
+pub use targets::{DEFAULT_MAX_QUEUED, EngineTargets};
 
 use crate::interpret::{HttpClient, Interpreter};
 use crate::plan::LiveCatalog;

@@ -19,7 +19,13 @@ pub struct EngineTargets {
     pub connections: Arc<dyn Connections>,
     pub store: SqliteStore,
     pub wake: Arc<Notify>,
+    /// Deliveries are refused (503, `Retry-After`) while this many runs wait in the queue,
+    /// so a flood cannot grow the backlog without bound.
+    pub max_queued: u64,
 }
+
+/// The default of [`EngineTargets::max_queued`].
+pub const DEFAULT_MAX_QUEUED: u64 = 100_000;
 
 /// `config` and `secrets` of a connection, for templates.
 pub fn connection_vars(conn: &Connection) -> Vars {
@@ -59,6 +65,9 @@ impl WebhookTargets for EngineTargets {
     ) -> AcceptFuture<'a> {
         Box::pin(async move {
             let runs = self.runs_for(target, &event);
+            if !runs.is_empty() && self.store.queued_runs() >= self.max_queued {
+                return Ok(Delivery::Overloaded { retry_after: 30 });
+            }
             let stored = self
                 .store
                 .accept_event(

@@ -39,6 +39,9 @@ pub enum Delivery {
     Accepted,
     /// Its id was seen within the dedupe window: nothing stored, nothing run.
     Duplicate,
+    /// Not stored: the run queue is over its limit. The provider should send it again
+    /// after `retry_after` seconds.
+    Overloaded { retry_after: u32 },
 }
 
 /// The future `accept` returns.
@@ -196,6 +199,18 @@ async fn receive_delivery(
                 Ok(Delivery::Duplicate) => {
                     tracing::info!(%connector, %connection, event_id = %id, "duplicate webhook");
                     text(StatusCode::OK, "duplicate\n")
+                }
+                Ok(Delivery::Overloaded { retry_after }) => {
+                    tracing::warn!(%connector, %connection, event_id = %id, "webhook refused: the run queue is full");
+                    (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        [
+                            (header::CONTENT_TYPE, "text/plain".to_string()),
+                            (header::RETRY_AFTER, retry_after.to_string()),
+                        ],
+                        "the run queue is full; try again later\n",
+                    )
+                        .into_response()
                 }
                 Err(error) => {
                     tracing::error!(%connector, %connection, %error, "webhook not stored");

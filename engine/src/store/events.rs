@@ -1,7 +1,7 @@
 //! Received events: an event, its dedupe key and the runs it starts are stored together.
 
 use super::{Accepted, NewEvent, NewRun, SqliteStore, StoreError, millis, now_ms};
-use sqlx::{Row, SqliteConnection};
+use rusqlite::{Connection, params};
 use std::time::Duration;
 
 /// An event made owned, so it can travel to the writer task.
@@ -22,7 +22,7 @@ impl SqliteStore {
         event: &NewEvent<'_>,
         runs: &[NewRun],
     ) -> Result<Accepted, StoreError> {
-        // Serialized here, on the caller's task, not in the writer's critical path.
+        // Serialized here, on the caller's task, not on the writer thread.
         let event = OwnedEvent {
             connector: event.connector.to_string(),
             connection: event.connection.to_string(),
@@ -36,59 +36,68 @@ impl SqliteStore {
             .iter()
             .map(|r| (r.clone(), r.trigger.to_string()))
             .collect();
-        self.writer
-            .write(move |c| Box::pin(async move { accept_in(c, &event, &runs, now_ms()).await }))
-            .await
+        let accepted = self
+            .writer
+            .write(move |c| accept_in(c, &event, &runs, now_ms()))
+            .await?;
+        if let Accepted::Stored { runs } = &accepted {
+            self.count_queued(runs.len() as i64);
+        }
+        Ok(accepted)
     }
 
     /// Queues a run without an event (manual runs, replays).
     pub async fn queue_run(&self, run: &NewRun) -> Result<String, StoreError> {
         let run = (run.clone(), run.trigger.to_string());
-        self.writer
-            .write(move |c| {
-                Box::pin(async move { insert_run(c, &run, None, now_ms(), false).await })
-            })
-            .await
+        let id = self
+            .writer
+            .write(move |c| insert_run(c, &run, None, now_ms(), false))
+            .await?;
+        self.count_queued(1);
+        Ok(id)
     }
 }
 
 /// Stores one event with its dedupe key and runs; a duplicate writes nothing.
-async fn accept_in(
-    c: &mut SqliteConnection,
+fn accept_in(
+    c: &Connection,
     event: &OwnedEvent,
     runs: &[(NewRun, String)],
     now: i64,
 ) -> Result<Accepted, StoreError> {
     if let Some(id) = &event.event_id {
         let scope = format!("webhook:{}:{}", event.connector, event.connection);
-        if !insert_dedupe_key(c, &scope, id, event.dedupe_window, now).await? {
+        if !insert_dedupe_key(c, &scope, id, event.dedupe_window, now)? {
             return Ok(Accepted::Duplicate);
         }
     }
-    let event_row: i64 = sqlx::query(
-        "INSERT INTO events (connector, connection, event_id, event_type, payload, headers, received_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
-    )
-    .bind(&event.connector)
-    .bind(&event.connection)
-    .bind(&event.event_id)
-    .bind(&event.event_type)
-    .bind(&event.payload)
-    .bind(&event.headers)
-    .bind(now)
-    .fetch_one(&mut *c)
-    .await?
-    .try_get(0)?;
+    let event_row: i64 = c
+        .prepare_cached(
+            "INSERT INTO events (connector, connection, event_id, event_type, payload, headers, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+        )?
+        .query_row(
+            params![
+                event.connector,
+                event.connection,
+                event.event_id,
+                event.event_type,
+                event.payload,
+                event.headers,
+                now
+            ],
+            |row| row.get(0),
+        )?;
     let mut ids = Vec::with_capacity(runs.len());
     for run in runs {
-        ids.push(insert_run(c, run, Some(event_row), now, false).await?);
+        ids.push(insert_run(c, run, Some(event_row), now, false)?);
     }
     Ok(Accepted::Stored { runs: ids })
 }
 
-/// Queues one run; `trigger` is the run's trigger already serialized.
-pub(super) async fn insert_run(
-    c: &mut SqliteConnection,
+/// Queues one run; the run comes with its trigger already serialized.
+pub(super) fn insert_run(
+    c: &Connection,
     (run, trigger): &(NewRun, String),
     event: Option<i64>,
     now: i64,
@@ -96,42 +105,37 @@ pub(super) async fn insert_run(
 ) -> Result<String, StoreError> {
     // Time-ordered ids: the queue order and the id order agree.
     let id = uuid::Uuid::now_v7().to_string();
-    sqlx::query(
+    c.prepare_cached(
         "INSERT INTO runs (id, workflow, spec_hash, status, trigger, event, created_at, exclusive)
          VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, ?7)",
-    )
-    .bind(&id)
-    .bind(&run.workflow)
-    .bind(&run.spec_hash)
-    .bind(trigger)
-    .bind(event)
-    .bind(now)
-    .bind(exclusive)
-    .execute(&mut *c)
-    .await?;
+    )?
+    .execute(params![
+        id,
+        run.workflow,
+        run.spec_hash,
+        trigger,
+        event,
+        now,
+        exclusive
+    ])?;
     Ok(id)
 }
 
 /// Records a dedupe key until `now + window`. A key past its window is replaced; a live
 /// one is kept and `false` returned: the item was seen.
-pub(super) async fn insert_dedupe_key(
-    c: &mut SqliteConnection,
+pub(super) fn insert_dedupe_key(
+    c: &Connection,
     scope: &str,
     key: &str,
     window: Duration,
     now: i64,
 ) -> Result<bool, StoreError> {
-    let inserted = sqlx::query(
-        "INSERT INTO dedupe_keys (scope, key, expires_at) VALUES (?1, ?2, ?3)
-         ON CONFLICT (scope, key) DO UPDATE SET expires_at = excluded.expires_at
-         WHERE dedupe_keys.expires_at <= ?4",
-    )
-    .bind(scope)
-    .bind(key)
-    .bind(now.saturating_add(millis(window)))
-    .bind(now)
-    .execute(&mut *c)
-    .await?
-    .rows_affected();
+    let inserted = c
+        .prepare_cached(
+            "INSERT INTO dedupe_keys (scope, key, expires_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (scope, key) DO UPDATE SET expires_at = excluded.expires_at
+             WHERE dedupe_keys.expires_at <= ?4",
+        )?
+        .execute(params![scope, key, now.saturating_add(millis(window)), now])?;
     Ok(inserted > 0)
 }

@@ -19,8 +19,10 @@ mod writer;
 pub use writer::MAX_BATCH;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{ConnectOptions, Row, SqliteConnection, SqlitePool};
+use sqlx::{ConnectOptions, Connection, Row, SqliteConnection, SqlitePool};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use writer::Writer;
 
@@ -29,6 +31,8 @@ use writer::Writer;
 pub enum StoreError {
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("database migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored JSON is damaged: {0}")]
@@ -75,6 +79,8 @@ pub struct ClaimedRun {
     pub workflow: String,
     pub spec_hash: String,
     pub trigger: Json,
+    /// The steps already finished (a resumed or retried run); empty for a fresh run.
+    pub journal: Vec<StepRecord>,
 }
 
 /// A run's state, for history and tests.
@@ -109,6 +115,9 @@ pub struct SqliteStore {
     /// the file lock (SQLite's busy handler sleeps in growing steps), and lets one commit
     /// carry many writes.
     writer: Writer,
+    /// Runs waiting in the queue, kept in memory for admission control (a count query
+    /// per webhook would cost more than the webhook).
+    queued: Arc<AtomicI64>,
 }
 
 /// The current time as Unix milliseconds, the unit every time column uses.
@@ -153,17 +162,33 @@ impl SqliteStore {
             // (run by `prune`); set when the file is created.
             .auto_vacuum(sqlx::sqlite::SqliteAutoVacuum::Incremental)
             .busy_timeout(Duration::from_secs(10));
-        let mut connection: SqliteConnection = options.connect().await?;
+        let mut connection: SqliteConnection = options.clone().connect().await?;
         sqlx::migrate!("migrations/sqlite")
             .run(&mut connection)
             .await?;
+        connection.close().await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
             .await?;
+        let queued: i64 = sqlx::query("SELECT COUNT(*) FROM runs WHERE status = 'queued'")
+            .fetch_one(&pool)
+            .await?
+            .try_get(0)?;
         Ok(SqliteStore {
             pool,
-            writer: Writer::start(connection),
+            writer: Writer::start(path)?,
+            queued: Arc::new(AtomicI64::new(queued)),
         })
+    }
+
+    /// How many runs wait in the queue (kept by this process; exact for one process).
+    pub fn queued_runs(&self) -> u64 {
+        u64::try_from(self.queued.load(Ordering::Relaxed)).unwrap_or(0)
+    }
+
+    /// Counts runs entering (`n > 0`) or leaving (`n < 0`) the queue.
+    fn count_queued(&self, n: i64) {
+        self.queued.fetch_add(n, Ordering::Relaxed);
     }
 }

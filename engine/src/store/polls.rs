@@ -3,6 +3,7 @@
 
 use super::events::{insert_dedupe_key, insert_run};
 use super::{NewRun, SqliteStore, StoreError, now_ms};
+use rusqlite::params;
 use serde_json::Value as Json;
 use sqlx::Row;
 use std::time::Duration;
@@ -41,50 +42,40 @@ impl SqliteStore {
             .collect();
         self.writer
             .write(move |c| {
-                Box::pin(async move {
-                    let now = now_ms();
-                    let swapped = match &previous {
-                        None => sqlx::query(
+                let now = now_ms();
+                let swapped = match &previous {
+                    None => c
+                        .prepare_cached(
                             "INSERT INTO poll_state (workflow, cursor, polled_at) VALUES (?1, ?2, ?3)
                              ON CONFLICT (workflow) DO NOTHING",
-                        )
-                        .bind(&workflow)
-                        .bind(&text)
-                        .bind(now)
-                        .execute(&mut *c)
-                        .await?
-                        .rows_affected(),
-                        Some(old) => sqlx::query(
+                        )?
+                        .execute(params![workflow, text, now])?,
+                    Some(old) => c
+                        .prepare_cached(
                             "UPDATE poll_state SET cursor = ?2, polled_at = ?3
                              WHERE workflow = ?1 AND cursor IS ?4",
-                        )
-                        .bind(&workflow)
-                        .bind(&text)
-                        .bind(now)
-                        .bind(old)
-                        .execute(&mut *c)
-                        .await?
-                        .rows_affected(),
-                    };
-                    if swapped == 0 {
-                        return Ok(None);
+                        )?
+                        .execute(params![workflow, text, now, old])?,
+                };
+                if swapped == 0 {
+                    return Ok(None);
+                }
+                let scope = format!("poll:{workflow}");
+                let mut queued = 0;
+                for (key, run) in &items {
+                    if let Some(key) = key
+                        && !insert_dedupe_key(c, &scope, key, window, now)?
+                    {
+                        continue;
                     }
-                    let scope = format!("poll:{workflow}");
-                    let mut queued = 0;
-                    for (key, run) in &items {
-                        if let Some(key) = key
-                            && !insert_dedupe_key(c, &scope, key, window, now).await?
-                        {
-                            continue;
-                        }
-                        if emit {
-                            insert_run(c, run, None, now, false).await?;
-                            queued += 1;
-                        }
+                    if emit {
+                        insert_run(c, run, None, now, false)?;
+                        queued += 1;
                     }
-                    Ok(Some(queued))
-                })
+                }
+                Ok(Some(queued))
             })
             .await
+            .inspect(|queued| self.count_queued(queued.unwrap_or(0) as i64))
     }
 }

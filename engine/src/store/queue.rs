@@ -4,6 +4,7 @@
 use super::{
     ClaimedRun, RunRecord, SqliteStore, StepRecord, StoreError, millis, now_ms, run_record,
 };
+use rusqlite::{OptionalExtension, params};
 use serde_json::Value as Json;
 use sqlx::Row;
 use std::time::Duration;
@@ -19,50 +20,82 @@ impl SqliteStore {
         let owner = owner.to_string();
         self.writer
             .write(move |c| {
-                Box::pin(async move {
-                    let now = now_ms();
-                    let until = now.saturating_add(millis(lease));
-                    // Runs whose worker died (lease expired) first, then the oldest queued
-                    // run that may start (an `exclusive` run waits while its workflow has
-                    // one running; a workflow at its `concurrency` limit waits). Two indexed
-                    // lookups: an OR of both would scan the whole table.
-                    let row = sqlx::query(
-                        "UPDATE runs SET status = 'running', lease_owner = ?1, lease_until = ?2,
-                                started_at = COALESCE(started_at, ?3)
-                         WHERE id = COALESCE(
-                             (SELECT id FROM runs WHERE status = 'running' AND lease_until < ?3 LIMIT 1),
+                let now = now_ms();
+                let until = now.saturating_add(millis(lease));
+                // Runs whose worker died (lease expired) first, then the oldest queued run
+                // that may start (an `exclusive` run waits while its workflow has one
+                // running; a workflow at its `concurrency` limit waits). Two indexed
+                // lookups: an OR of both would scan the whole table. The writer runs one
+                // write at a time, so nothing else can take the run between the two
+                // statements.
+                let candidate = c
+                    .prepare_cached(
+                        "SELECT id, started_at, status FROM runs WHERE id = COALESCE(
+                             (SELECT id FROM runs WHERE status = 'running' AND lease_until < ?1 LIMIT 1),
                              (SELECT id FROM runs
                               WHERE status = 'queued'
                                 AND NOT (exclusive = 1 AND EXISTS (
                                     SELECT 1 FROM runs AS other
                                     WHERE other.workflow = runs.workflow
-                                      AND other.status = 'running' AND other.lease_until >= ?3))
+                                      AND other.status = 'running' AND other.lease_until >= ?1))
                                 AND NOT EXISTS (
                                     SELECT 1 FROM workflow_limits AS l
                                     WHERE l.workflow = runs.workflow
                                       AND (SELECT COUNT(*) FROM runs AS other
                                            WHERE other.workflow = runs.workflow
-                                             AND other.status = 'running' AND other.lease_until >= ?3)
+                                             AND other.status = 'running' AND other.lease_until >= ?1)
                                           >= l.max_running)
-                              ORDER BY created_at, id LIMIT 1))
-                         RETURNING id, workflow, spec_hash, trigger",
-                    )
-                    .bind(&owner)
-                    .bind(until)
-                    .bind(now)
-                    .fetch_optional(&mut *c)
-                    .await?;
-                    let Some(row) = row else { return Ok(None) };
-                    let trigger: String = row.try_get("trigger")?;
-                    Ok(Some(ClaimedRun {
-                        id: row.try_get("id")?,
-                        workflow: row.try_get("workflow")?,
-                        spec_hash: row.try_get("spec_hash")?,
-                        trigger: serde_json::from_str(&trigger)?,
-                    }))
-                })
+                              ORDER BY created_at, id LIMIT 1))",
+                    )?
+                    .query_row([now], |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, Option<i64>>(1)?,
+                            row.get::<_, String>(2)? == "queued",
+                        ))
+                    })
+                    .optional()?;
+                let Some((id, started_at, was_queued)) = candidate else {
+                    return Ok(None);
+                };
+                let (workflow, spec_hash, trigger) = c
+                    .prepare_cached(
+                        "UPDATE runs SET status = 'running', lease_owner = ?2, lease_until = ?3,
+                                started_at = COALESCE(started_at, ?4)
+                         WHERE id = ?1 RETURNING workflow, spec_hash, trigger",
+                    )?
+                    .query_row(params![id, owner, until, now], |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, String>(2)?,
+                        ))
+                    })?;
+                // A run that started before (its worker died, or it is retried) resumes
+                // from its journal; a fresh run has none to read.
+                let journal = if started_at.is_some() {
+                    read_journal(c, &id)?
+                } else {
+                    Vec::new()
+                };
+                let run = ClaimedRun {
+                    id,
+                    workflow,
+                    spec_hash,
+                    trigger: serde_json::from_str(&trigger)?,
+                    journal,
+                };
+                Ok(Some((run, was_queued)))
             })
             .await
+            .map(|claimed| {
+                claimed.map(|(run, was_queued)| {
+                    if was_queued {
+                        self.count_queued(-1);
+                    }
+                    run
+                })
+            })
     }
 
     /// The journal of a run: the steps already finished, in the order they finished.
@@ -108,24 +141,22 @@ impl SqliteStore {
         );
         self.writer
             .write(move |c| {
-                Box::pin(async move {
-                    sqlx::query(
-                        "INSERT INTO steps (run_id, step_id, status, attempts, output, error, started_at, finished_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                         ON CONFLICT (run_id, step_id) DO NOTHING",
-                    )
-                    .bind(&run)
-                    .bind(&step_id)
-                    .bind(&status)
-                    .bind(attempts)
-                    .bind(&output)
-                    .bind(&error)
-                    .bind(started_at_ms)
-                    .bind(now_ms())
-                    .execute(&mut *c)
-                    .await?;
-                    Ok(())
-                })
+                c.prepare_cached(
+                    "INSERT INTO steps (run_id, step_id, status, attempts, output, error, started_at, finished_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                     ON CONFLICT (run_id, step_id) DO NOTHING",
+                )?
+                .execute(params![
+                    run,
+                    step_id,
+                    status,
+                    attempts,
+                    output,
+                    error,
+                    started_at_ms,
+                    now_ms()
+                ])?;
+                Ok(())
             })
             .await
     }
@@ -140,20 +171,18 @@ impl SqliteStore {
         let (run, error) = (run.to_string(), error.map(str::to_string));
         self.writer
             .write(move |c| {
-                Box::pin(async move {
-                    sqlx::query(
-                        "UPDATE runs SET status = ?2, error = ?3, finished_at = ?4,
-                                lease_owner = NULL, lease_until = NULL
-                         WHERE id = ?1",
-                    )
-                    .bind(&run)
-                    .bind(if succeeded { "succeeded" } else { "failed" })
-                    .bind(&error)
-                    .bind(now_ms())
-                    .execute(&mut *c)
-                    .await?;
-                    Ok(())
-                })
+                c.prepare_cached(
+                    "UPDATE runs SET status = ?2, error = ?3, finished_at = ?4,
+                            lease_owner = NULL, lease_until = NULL
+                     WHERE id = ?1",
+                )?
+                .execute(params![
+                    run,
+                    if succeeded { "succeeded" } else { "failed" },
+                    error,
+                    now_ms()
+                ])?;
+                Ok(())
             })
             .await
     }
@@ -175,26 +204,25 @@ impl SqliteStore {
         let id = id.to_string();
         self.writer
             .write(move |c| {
-                Box::pin(async move {
-                    let updated = sqlx::query(
+                let updated = c
+                    .prepare_cached(
                         "UPDATE runs SET status = 'queued', error = NULL, finished_at = NULL
                          WHERE id = ?1 AND status = 'failed'",
-                    )
-                    .bind(&id)
-                    .execute(&mut *c)
-                    .await?
-                    .rows_affected();
-                    if updated == 0 {
-                        return Ok(false);
-                    }
-                    sqlx::query("DELETE FROM steps WHERE run_id = ?1 AND status = 'failed'")
-                        .bind(&id)
-                        .execute(&mut *c)
-                        .await?;
-                    Ok(true)
-                })
+                    )?
+                    .execute([&id])?;
+                if updated == 0 {
+                    return Ok(false);
+                }
+                c.prepare_cached("DELETE FROM steps WHERE run_id = ?1 AND status = 'failed'")?
+                    .execute([&id])?;
+                Ok(true)
             })
             .await
+            .inspect(|&retried| {
+                if retried {
+                    self.count_queued(1);
+                }
+            })
     }
 
     /// Extends a lease while its run is still being worked on.
@@ -207,19 +235,13 @@ impl SqliteStore {
         let (run, owner) = (run.to_string(), owner.to_string());
         self.writer
             .write(move |c| {
-                Box::pin(async move {
-                    let until = now_ms().saturating_add(millis(lease));
-                    sqlx::query(
-                        "UPDATE runs SET lease_until = ?3
-                         WHERE id = ?1 AND lease_owner = ?2 AND status = 'running'",
-                    )
-                    .bind(&run)
-                    .bind(&owner)
-                    .bind(until)
-                    .execute(&mut *c)
-                    .await?;
-                    Ok(())
-                })
+                let until = now_ms().saturating_add(millis(lease));
+                c.prepare_cached(
+                    "UPDATE runs SET lease_until = ?3
+                     WHERE id = ?1 AND lease_owner = ?2 AND status = 'running'",
+                )?
+                .execute(params![run, owner, until])?;
+                Ok(())
             })
             .await
     }
@@ -231,18 +253,16 @@ impl SqliteStore {
         let pattern = format!("{}%", owner_prefix.replace('%', "\\%").replace('_', "\\_"));
         self.writer
             .write(move |c| {
-                Box::pin(async move {
-                    let done = sqlx::query(
+                let done = c
+                    .prepare_cached(
                         "UPDATE runs SET status = 'queued', lease_owner = NULL, lease_until = NULL
                          WHERE status = 'running' AND lease_owner LIKE ?1 ESCAPE '\\'",
-                    )
-                    .bind(&pattern)
-                    .execute(&mut *c)
-                    .await?;
-                    Ok(done.rows_affected())
-                })
+                    )?
+                    .execute([&pattern])?;
+                Ok(done as u64)
             })
             .await
+            .inspect(|&n| self.count_queued(n as i64))
     }
 
     /// Hands a leased run back to the queue (graceful shutdown).
@@ -250,18 +270,16 @@ impl SqliteStore {
         let run = run.to_string();
         self.writer
             .write(move |c| {
-                Box::pin(async move {
-                    sqlx::query(
+                let released = c
+                    .prepare_cached(
                         "UPDATE runs SET status = 'queued', lease_owner = NULL, lease_until = NULL
                          WHERE id = ?1 AND status = 'running'",
-                    )
-                    .bind(&run)
-                    .execute(&mut *c)
-                    .await?;
-                    Ok(())
-                })
+                    )?
+                    .execute([&run])?;
+                Ok(released)
             })
             .await
+            .map(|released| self.count_queued(released as i64))
     }
 
     /// Runs, newest first.
@@ -292,4 +310,33 @@ impl SqliteStore {
         .await?;
         rows.iter().map(run_record).collect()
     }
+}
+
+/// A run's journal, read inside a write (in order of completion).
+fn read_journal(c: &rusqlite::Connection, run: &str) -> Result<Vec<StepRecord>, StoreError> {
+    let mut query = c.prepare_cached(
+        "SELECT step_id, status, attempts, output, error FROM steps
+         WHERE run_id = ?1 ORDER BY finished_at, step_id",
+    )?;
+    let rows = query.query_map([run], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, i64>(2)?,
+            row.get::<_, Option<String>>(3)?,
+            row.get::<_, Option<String>>(4)?,
+        ))
+    })?;
+    let mut steps = Vec::new();
+    for row in rows {
+        let (step_id, status, attempts, output, error) = row?;
+        steps.push(StepRecord {
+            step_id,
+            status,
+            attempts: u32::try_from(attempts).unwrap_or(0),
+            output: output.map(|o| serde_json::from_str(&o)).transpose()?,
+            error,
+        });
+    }
+    Ok(steps)
 }

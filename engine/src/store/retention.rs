@@ -20,56 +20,37 @@ impl SqliteStore {
         let deleted = self
             .writer
             .write(move |c| {
-                Box::pin(async move {
-                    let mut deleted = sqlx::query(
-                        "DELETE FROM runs WHERE status IN ('succeeded', 'failed') AND finished_at < ?1",
-                    )
-                    .bind(cutoff)
-                    .execute(&mut *c)
-                    .await?
-                    .rows_affected();
-                    deleted += sqlx::query(
-                        "DELETE FROM runs WHERE id IN (
-                             SELECT id FROM (
-                                 SELECT id, ROW_NUMBER() OVER (PARTITION BY workflow ORDER BY created_at DESC, id DESC) AS n
-                                 FROM runs WHERE status IN ('succeeded', 'failed'))
-                             WHERE n > ?1)",
-                    )
-                    .bind(i64::from(keep_per_workflow))
-                    .execute(&mut *c)
-                    .await?
-                    .rows_affected();
-                    sqlx::query(
-                        "DELETE FROM events WHERE received_at < ?1
-                         AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.event = events.id)",
-                    )
-                    .bind(cutoff)
-                    .execute(&mut *c)
-                    .await?;
-                    sqlx::query("DELETE FROM dedupe_keys WHERE expires_at <= ?1")
-                        .bind(now_ms)
-                        .execute(&mut *c)
-                        .await?;
-                    sqlx::query("DELETE FROM cron_firings WHERE nominal < ?1")
-                        .bind(cutoff)
-                        .execute(&mut *c)
-                        .await?;
-                    Ok(deleted)
-                })
+                let mut deleted = c.execute(
+                    "DELETE FROM runs WHERE status IN ('succeeded', 'failed') AND finished_at < ?1",
+                    [cutoff],
+                )?;
+                deleted += c.execute(
+                    "DELETE FROM runs WHERE id IN (
+                         SELECT id FROM (
+                             SELECT id, ROW_NUMBER() OVER (PARTITION BY workflow ORDER BY created_at DESC, id DESC) AS n
+                             FROM runs WHERE status IN ('succeeded', 'failed'))
+                         WHERE n > ?1)",
+                    [i64::from(keep_per_workflow)],
+                )?;
+                c.execute(
+                    "DELETE FROM events WHERE received_at < ?1
+                     AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.event = events.id)",
+                    [cutoff],
+                )?;
+                c.execute("DELETE FROM dedupe_keys WHERE expires_at <= ?1", [now_ms])?;
+                c.execute("DELETE FROM cron_firings WHERE nominal < ?1", [cutoff])?;
+                Ok(deleted as u64)
             })
             .await?;
         self.writer
             .write_alone(|c| {
-                Box::pin(async move {
-                    sqlx::query("PRAGMA incremental_vacuum")
-                        .execute(&mut *c)
-                        .await?;
-                    // Fold the WAL back into the file so the truncation reaches the disk now.
-                    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                        .execute(&mut *c)
-                        .await?;
-                    Ok(())
-                })
+                // `incremental_vacuum` returns a row per freed page; read them all.
+                c.prepare("PRAGMA incremental_vacuum")?
+                    .query_map([], |_| Ok(()))?
+                    .for_each(drop);
+                // Fold the WAL back into the file so the truncation reaches the disk now.
+                c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+                Ok(())
             })
             .await?;
         Ok(deleted)

@@ -3,6 +3,7 @@
 
 use super::events::insert_run;
 use super::{NewRun, SqliteStore, StoreError, now_ms};
+use rusqlite::params;
 use sqlx::Row;
 
 impl SqliteStore {
@@ -20,18 +21,13 @@ impl SqliteStore {
         let workflow = workflow.to_string();
         self.writer
             .write(move |c| {
-                Box::pin(async move {
-                    sqlx::query(
-                        "INSERT INTO schedules (workflow, handled_until) VALUES (?1, ?2)
-                         ON CONFLICT (workflow) DO UPDATE
-                         SET handled_until = max(handled_until, excluded.handled_until)",
-                    )
-                    .bind(&workflow)
-                    .bind(until_ms)
-                    .execute(&mut *c)
-                    .await?;
-                    Ok(())
-                })
+                c.prepare_cached(
+                    "INSERT INTO schedules (workflow, handled_until) VALUES (?1, ?2)
+                     ON CONFLICT (workflow) DO UPDATE
+                     SET handled_until = max(handled_until, excluded.handled_until)",
+                )?
+                .execute(params![workflow, until_ms])?;
+                Ok(())
             })
             .await
     }
@@ -47,40 +43,40 @@ impl SqliteStore {
     ) -> Result<bool, StoreError> {
         let workflow = workflow.to_string();
         let run = run.map(|r| (r.clone(), r.trigger.to_string()));
+        let runs = run.is_some();
         self.writer
             .write(move |c| {
-                Box::pin(async move {
-                    let now = now_ms();
-                    let inserted = sqlx::query(
+                let now = now_ms();
+                let inserted = c
+                    .prepare_cached(
                         "INSERT INTO cron_firings (workflow, nominal, outcome, fired_at)
                          VALUES (?1, ?2, ?3, ?4)
                          ON CONFLICT (workflow, nominal) DO NOTHING",
-                    )
-                    .bind(&workflow)
-                    .bind(nominal_ms)
-                    .bind(if run.is_some() { "queued" } else { "skipped" })
-                    .bind(now)
-                    .execute(&mut *c)
-                    .await?
-                    .rows_affected();
-                    if inserted == 0 {
-                        return Ok(false);
-                    }
-                    if let Some(run) = &run {
-                        let id = insert_run(c, run, None, now, exclusive).await?;
-                        sqlx::query(
-                            "UPDATE cron_firings SET run_id = ?3 WHERE workflow = ?1 AND nominal = ?2",
-                        )
-                        .bind(&workflow)
-                        .bind(nominal_ms)
-                        .bind(id)
-                        .execute(&mut *c)
-                        .await?;
-                    }
-                    Ok(true)
-                })
+                    )?
+                    .execute(params![
+                        workflow,
+                        nominal_ms,
+                        if run.is_some() { "queued" } else { "skipped" },
+                        now
+                    ])?;
+                if inserted == 0 {
+                    return Ok(false);
+                }
+                if let Some(run) = &run {
+                    let id = insert_run(c, run, None, now, exclusive)?;
+                    c.prepare_cached(
+                        "UPDATE cron_firings SET run_id = ?3 WHERE workflow = ?1 AND nominal = ?2",
+                    )?
+                    .execute(params![workflow, nominal_ms, id])?;
+                }
+                Ok(true)
             })
             .await
+            .inspect(|&fired| {
+                if fired && runs {
+                    self.count_queued(1);
+                }
+            })
     }
 
     /// Whether a run of the workflow is queued or running.
@@ -113,21 +109,14 @@ impl SqliteStore {
         let limits = limits.to_vec();
         self.writer
             .write(move |c| {
-                Box::pin(async move {
-                    sqlx::query("DELETE FROM workflow_limits")
-                        .execute(&mut *c)
-                        .await?;
-                    for (workflow, max) in &limits {
-                        sqlx::query(
-                            "INSERT INTO workflow_limits (workflow, max_running) VALUES (?1, ?2)",
-                        )
-                        .bind(workflow)
-                        .bind(i64::from((*max).max(1)))
-                        .execute(&mut *c)
-                        .await?;
-                    }
-                    Ok(())
-                })
+                c.execute("DELETE FROM workflow_limits", [])?;
+                for (workflow, max) in &limits {
+                    c.prepare_cached(
+                        "INSERT INTO workflow_limits (workflow, max_running) VALUES (?1, ?2)",
+                    )?
+                    .execute(params![workflow, i64::from((*max).max(1))])?;
+                }
+                Ok(())
             })
             .await
     }
