@@ -18,7 +18,8 @@ impl SqliteStore {
         lease: Duration,
     ) -> Result<Option<ClaimedRun>, StoreError> {
         let owner = owner.to_string();
-        self.writer
+        let claimed = self
+            .writer
             .write(move |c| {
                 let now = now_ms();
                 let until = now.saturating_add(millis(lease));
@@ -78,24 +79,23 @@ impl SqliteStore {
                 } else {
                     Vec::new()
                 };
-                let run = ClaimedRun {
-                    id,
-                    workflow,
-                    spec_hash,
-                    trigger: serde_json::from_str(&trigger)?,
-                    journal,
-                };
-                Ok(Some((run, was_queued)))
+                Ok(Some((id, workflow, spec_hash, trigger, journal, was_queued)))
             })
-            .await
-            .map(|claimed| {
-                claimed.map(|(run, was_queued)| {
-                    if was_queued {
-                        self.count_queued(-1);
-                    }
-                    run
-                })
-            })
+            .await?;
+        let Some((id, workflow, spec_hash, trigger, journal, was_queued)) = claimed else {
+            return Ok(None);
+        };
+        if was_queued {
+            self.count_queued(-1);
+        }
+        // Parsed here, on the caller's task, not on the writer thread.
+        Ok(Some(ClaimedRun {
+            id,
+            workflow,
+            spec_hash,
+            trigger: serde_json::from_str(&trigger)?,
+            journal,
+        }))
     }
 
     /// The journal of a run: the steps already finished, in the order they finished.
