@@ -4,7 +4,7 @@
 #
 #   KIT=../shared/bench/n8n PEERS_DIR=$HOME/peers bench/n8n/run.sh
 #
-# Switchyard runs in its durable default (SQLite file, WAL) with the workflow in
+# Switchyard runs in its durable default (SQLite file, WAL, synchronous=FULL, group commit) with the workflow in
 # bench/n8n/workflows/bench.yaml; n8n with the kit's defaults. Results land in $OUT.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

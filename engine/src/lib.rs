@@ -30,6 +30,7 @@
 
 pub mod cli;
 pub mod compile;
+pub mod connections;
 pub mod diag;
 pub mod interpret;
 pub mod jsonpath;
@@ -38,6 +39,7 @@ pub mod plan;
 pub mod runtime;
 pub mod schedule;
 pub mod schema;
+pub mod secrets;
 pub mod server;
 pub mod spec;
 pub mod store;

@@ -4,6 +4,7 @@ mod broken_specs;
 mod call_cli;
 mod cli;
 mod common;
+mod connections_cli;
 mod crash;
 mod interpreter;
 mod jsonpath_cts;

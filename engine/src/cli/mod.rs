@@ -2,6 +2,8 @@
 //! exit codes.
 
 mod call;
+mod connections;
+mod keys;
 mod reload;
 mod run;
 mod runs;
@@ -45,6 +47,11 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Make the running server load its specs again; an invalid load is refused.
     Reload(reload::ReloadArgs),
+    /// Stored connections: add, list, show, check, remove (secrets encrypted at rest).
+    Connections(connections::ConnectionsArgs),
+    /// Master keys for secrets at rest: generate, rotate.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
 }
 
 /// Exit code for usage and IO errors (clap also uses 2 for bad arguments).
@@ -75,6 +82,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Schema(args) => schema::run(args),
         Command::Serve(args) => serve::run_serve(args),
         Command::Reload(args) => reload::run(args),
+        Command::Connections(args) => connections::run(args),
+        Command::Keys(command) => keys::run(command),
         Command::Call(args) => call::run(args),
         Command::Webhook(command) => webhook::run(command),
         Command::Schedule(command) => schedule::run(command),

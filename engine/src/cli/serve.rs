@@ -1,9 +1,12 @@
 //! `switchyard serve`
 
 use super::reload::{PID_FILE, Reloader, load_catalog};
+use crate::connections::{ConnectionService, StoredConnections};
 use crate::interpret::{HttpClient, Interpreter, Options, ReqwestClient};
 use crate::plan::LiveCatalog;
+use crate::runtime::LayeredConnections;
 use crate::runtime::{Connections, Engine, EngineTargets, StaticConnections};
+use crate::secrets::{KeySource, Keyring};
 use crate::server::{AppState, run, shutdown_signal};
 use crate::store::SqliteStore;
 use std::net::SocketAddr;
@@ -70,7 +73,7 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let connections: Arc<dyn Connections> = match &args.connections {
+    let file_connections: Arc<dyn Connections> = match &args.connections {
         Some(path) => match StaticConnections::from_file(path, &catalog) {
             Ok(c) => c.into_arc(),
             Err(problems) => {
@@ -119,6 +122,49 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
             eprintln!("error: {error}");
             return ExitCode::FAILURE;
         }
+        // The master key: a server with stored secrets it cannot open stops here, instead
+        // of running with broken credentials.
+        let keyring = match Keyring::load(&args.data_dir, true) {
+            Ok((ring, KeySource::Generated(path))) => {
+                tracing::warn!(
+                    path = %path.display(),
+                    "no master key was configured (SWITCHYARD_MASTER_KEY or a key file): generated one, mode 0600; back it up, the stored secrets cannot be read without it"
+                );
+                ring
+            }
+            Ok((ring, _)) => ring,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let service = ConnectionService {
+            store: store.clone(),
+            keyring: Arc::new(keyring),
+        };
+        if let Err(problems) = service.verify_keys().await {
+            for problem in &problems {
+                eprintln!("error: {problem}");
+            }
+            eprintln!(
+                "error: the configured master key cannot open the stored secrets; start with the key they were sealed with (SWITCHYARD_MASTER_KEY or {})",
+                Keyring::file_path(&args.data_dir).display()
+            );
+            return ExitCode::FAILURE;
+        }
+        let live = LiveCatalog::new(catalog.clone());
+        let stored = match StoredConnections::load(service, live.clone()).await {
+            Ok(c) => c,
+            Err(error) => {
+                eprintln!("error: loading connections: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
+        // The --connections file first (tests, benchmarks), then the stored connections.
+        let connections: Arc<dyn Connections> = Arc::new(LayeredConnections(vec![
+            file_connections,
+            stored.clone(),
+        ]));
         let host = hostname();
         match store.requeue_orphans(&format!("{host}-")).await {
             Ok(0) => {}
@@ -129,7 +175,7 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
             }
         }
         let counts = (catalog.connectors.len(), catalog.workflows.len());
-        let catalog = LiveCatalog::new(catalog);
+        let catalog = live;
         let wake = Arc::new(tokio::sync::Notify::new());
         let engine = Arc::new(Engine {
             catalog: catalog.clone(),
@@ -164,7 +210,8 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
             wake: wake.clone(),
             data_dir: args.data_dir.clone(),
         };
-        workers.push(tokio::spawn(reloader.run_on_hangup(worker_shutdown)));
+        workers.push(tokio::spawn(reloader.run_on_hangup(worker_shutdown.clone())));
+        workers.push(tokio::spawn(stored.run(worker_shutdown)));
 
         let listener = match tokio::net::TcpListener::bind(args.listen).await {
             Ok(l) => l,

@@ -67,6 +67,13 @@ impl ActionError {
         )
     }
 
+    /// Whether the provider rejected the credentials (HTTP 401, or an error rule with
+    /// `then: reauth`): the connection needs new ones.
+    pub fn needs_reauth(&self) -> bool {
+        matches!(self, ActionError::Provider { reauth: true, .. })
+            || matches!(self, ActionError::Provider { status: 401, .. })
+    }
+
     /// The same error with every secret replaced by `***`.
     pub fn redacted(self, redactor: &Redactor) -> Self {
         use ActionError as E;

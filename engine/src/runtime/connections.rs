@@ -107,3 +107,12 @@ impl Connections for StaticConnections {
         self.by_name.get(name).cloned()
     }
 }
+
+/// Several sources, asked in order: the first that knows a name answers.
+pub struct LayeredConnections(pub Vec<Arc<dyn Connections>>);
+
+impl Connections for LayeredConnections {
+    fn get(&self, name: &str) -> Option<Connection> {
+        self.0.iter().find_map(|source| source.get(name))
+    }
+}

@@ -14,10 +14,10 @@ mod executor;
 mod poller;
 mod targets;
 
-pub use connections::{Connections, StaticConnections};
+pub use connections::{Connections, LayeredConnections, StaticConnections};
 pub use executor::RunFailure;
 pub use poller::{POLL_DEDUPE_WINDOW, PollOutcome};
-pub use targets::{DEFAULT_MAX_QUEUED, EngineTargets};
+pub use targets::{DEFAULT_MAX_QUEUED, EngineTargets, connection_vars};
 
 use crate::interpret::{HttpClient, Interpreter};
 use crate::plan::LiveCatalog;

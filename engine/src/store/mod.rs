@@ -9,6 +9,7 @@
 //! Must never hold a secret: callers pass redacted documents only.
 
 use serde_json::Value as Json;
+mod connections;
 mod events;
 mod polls;
 mod queue;
@@ -16,6 +17,7 @@ mod retention;
 mod schedules;
 mod writer;
 
+pub use connections::{ConnectionRow, Reseal, new_row as new_connection_row};
 pub use writer::MAX_BATCH;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -41,6 +43,8 @@ pub enum StoreError {
     Commit(String),
     #[error("the store is shut down")]
     Closed,
+    #[error("conflicting change: {0}")]
+    Conflict(String),
 }
 
 /// A received event to store.

@@ -1,0 +1,316 @@
+//! Connections at rest: adding, opening, checking and removing stored connections, with
+//! their secret config sealed under the master key.
+//!
+//! A stored connection is a [`ConnectionRow`]: non-secret config in clear, secret config
+//! (and, with OAuth, tokens) sealed with the connection id as associated data. Opening one
+//! unseals it and builds the interpreter's [`Connection`], checked against the connector.
+//!
+//! Must never return, log or store a secret in clear: errors name fields, never values.
+
+mod cache;
+
+pub use cache::StoredConnections;
+
+use crate::diag::did_you_mean_suffix;
+use crate::interpret::Connection;
+use crate::plan::{Catalog, ConnectorPlan};
+use crate::secrets::{Keyring, SecretError, open, seal};
+use crate::store::{ConnectionRow, Reseal, SqliteStore, StoreError, new_connection_row};
+use serde_json::{Map, Value as Json};
+use std::sync::Arc;
+
+/// The tenant of connections made without one (the CLI's default, and the one workflows
+/// in spec files use).
+pub const DEFAULT_TENANT: &str = "default";
+
+/// Why a connection operation failed. Messages name fields and connections, never values.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectionError {
+    #[error("no connector `{name}`{hint}")]
+    UnknownConnector { name: String, hint: String },
+    #[error("{}", .0.join("; "))]
+    Invalid(Vec<String>),
+    #[error("a connection named `{0}` exists already")]
+    Exists(String),
+    #[error("no connection `{0}`")]
+    NotFound(String),
+    #[error("connection `{name}`: its {field} {error}")]
+    Sealed {
+        name: String,
+        field: &'static str,
+        error: SecretError,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What `connections add` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct NewConnection {
+    pub tenant: String,
+    pub name: String,
+    pub connector: String,
+    /// Non-secret config fields.
+    pub config: Map<String, Json>,
+    /// Secret config fields.
+    pub secrets: Map<String, Json>,
+    pub auth_mode: Option<String>,
+    pub base_url: Option<String>,
+}
+
+/// The associated data binding a sealed field to its connection.
+fn aad(id: &str, field: &str) -> Vec<u8> {
+    format!("switchyard:connection:{id}:{field}").into_bytes()
+}
+
+/// Connections in the store, sealed with `keyring`.
+#[derive(Clone)]
+pub struct ConnectionService {
+    pub store: SqliteStore,
+    pub keyring: Arc<Keyring>,
+}
+
+impl ConnectionService {
+    /// Checks and stores a new connection.
+    pub async fn add(
+        &self,
+        catalog: &Catalog,
+        new: NewConnection,
+    ) -> Result<ConnectionRow, ConnectionError> {
+        let plan = connector_plan(catalog, &new.connector)?;
+        let mut problems = Vec::new();
+        for name in new.config.keys() {
+            if plan.config.get(name).is_some_and(|f| f.secret) {
+                problems.push(format!(
+                    "config field `{name}` is a secret: pass it with -s (it is then stored encrypted)"
+                ));
+            }
+        }
+        for name in new.secrets.keys() {
+            if plan.config.get(name).is_some_and(|f| !f.secret) {
+                problems.push(format!(
+                    "config field `{name}` is not a secret: pass it with -c"
+                ));
+            }
+        }
+        if let Some(mode) = &new.auth_mode
+            && !plan.auth.iter().any(|a| a.mode_name() == mode)
+        {
+            let modes = plan.auth.iter().map(|a| a.mode_name());
+            problems.push(format!(
+                "connector `{}` has no auth mode `{mode}`{}",
+                plan.id,
+                did_you_mean_suffix(mode, modes)
+            ));
+        }
+        let mut values = new.config.clone();
+        values.extend(new.secrets.clone());
+        let checked = Connection::new(new.name.clone(), plan.clone(), values);
+        match checked {
+            Err(more) => problems.extend(more),
+            Ok(_) if !problems.is_empty() => {}
+            Ok(connection) => {
+                let mut row =
+                    new_connection_row(&new.tenant, &new.name, &plan.id, connection.config);
+                row.auth_mode = new.auth_mode;
+                row.base_url = new.base_url;
+                if !connection.secrets.is_empty() {
+                    let text = Json::Object(connection.secrets).to_string();
+                    row.secrets = Some(seal(
+                        &self.keyring,
+                        &aad(&row.id, "secrets"),
+                        text.as_bytes(),
+                    ));
+                }
+                if !self.store.insert_connection(&row).await? {
+                    return Err(ConnectionError::Exists(new.name));
+                }
+                return Ok(row);
+            }
+        }
+        Err(ConnectionError::Invalid(problems))
+    }
+
+    /// A stored connection, unsealed and ready for the interpreter.
+    pub fn open(
+        &self,
+        catalog: &Catalog,
+        row: &ConnectionRow,
+    ) -> Result<Connection, ConnectionError> {
+        let plan = connector_plan(catalog, &row.connector)?;
+        let mut values = row.config.clone();
+        if let Some(sealed) = &row.secrets {
+            values.extend(self.unseal_map(row, "secrets", sealed)?);
+        }
+        let mut connection =
+            Connection::new(row.name.clone(), plan, values).map_err(ConnectionError::Invalid)?;
+        connection.auth_mode = row.auth_mode.clone();
+        connection.base_url = row.base_url.clone();
+        Ok(connection)
+    }
+
+    fn unseal_map(
+        &self,
+        row: &ConnectionRow,
+        field: &'static str,
+        sealed: &str,
+    ) -> Result<Map<String, Json>, ConnectionError> {
+        let sealed_error = |error| ConnectionError::Sealed {
+            name: row.name.clone(),
+            field,
+            error,
+        };
+        let bytes = open(&self.keyring, &aad(&row.id, field), sealed).map_err(sealed_error)?;
+        serde_json::from_slice(&bytes).map_err(|_| sealed_error(SecretError::Malformed))
+    }
+
+    /// Checks at start-up that every stored secret opens with the configured keys, so the
+    /// server never runs with credentials it cannot read. Every failure is returned.
+    pub async fn verify_keys(&self) -> Result<usize, Vec<ConnectionError>> {
+        let rows = self
+            .store
+            .connections(None)
+            .await
+            .map_err(|e| vec![e.into()])?;
+        let mut problems = Vec::new();
+        for row in &rows {
+            for (field, sealed) in [("secrets", &row.secrets), ("tokens", &row.tokens)] {
+                if let Some(sealed) = sealed
+                    && let Err(error) = open(&self.keyring, &aad(&row.id, field), sealed)
+                {
+                    problems.push(ConnectionError::Sealed {
+                        name: format!("{}/{}", row.tenant, row.name),
+                        field,
+                        error,
+                    });
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(rows.len())
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Seals every stored secret again under `new` (all in one transaction) and returns how
+    /// many values were resealed. Values must open with the current keyring.
+    pub async fn reseal_all(&self, new: &Keyring) -> Result<usize, ConnectionError> {
+        let mut changes = Vec::new();
+        let mut count = 0;
+        for (id, secrets, tokens) in self.store.sealed_values().await? {
+            let mut reseal = |field: &'static str, value: &Option<String>| {
+                value
+                    .as_ref()
+                    .map(|sealed| {
+                        let plain =
+                            open(&self.keyring, &aad(&id, field), sealed).map_err(|error| {
+                                ConnectionError::Sealed {
+                                    name: id.clone(),
+                                    field,
+                                    error,
+                                }
+                            })?;
+                        count += 1;
+                        Ok::<_, ConnectionError>(seal(new, &aad(&id, field), &plain))
+                    })
+                    .transpose()
+            };
+            let new_secrets = reseal("secrets", &secrets)?;
+            let new_tokens = reseal("tokens", &tokens)?;
+            changes.push(Reseal {
+                id,
+                old_secrets: secrets,
+                secrets: new_secrets,
+                old_tokens: tokens,
+                tokens: new_tokens,
+            });
+        }
+        self.store.reseal(changes).await?;
+        Ok(count)
+    }
+}
+
+fn connector_plan(catalog: &Catalog, name: &str) -> Result<Arc<ConnectorPlan>, ConnectionError> {
+    catalog
+        .connectors
+        .get(name)
+        .cloned()
+        .ok_or_else(|| ConnectionError::UnknownConnector {
+            name: name.to_string(),
+            hint: did_you_mean_suffix(name, catalog.connectors.keys().map(String::as_str)),
+        })
+}
+
+/// The outcome of a connection check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckOutcome {
+    Passed,
+    /// The connector has no `check`: nothing was called.
+    NoCheck,
+    /// The check failed; the connection's status became `status`.
+    Failed {
+        status: &'static str,
+        error: String,
+    },
+}
+
+impl ConnectionService {
+    /// Runs the connector's `check` action with the connection and records the outcome
+    /// (status, last checked, last error, error count).
+    pub async fn check(
+        &self,
+        interpreter: &crate::interpret::Interpreter,
+        row: &ConnectionRow,
+        connection: &Connection,
+    ) -> Result<CheckOutcome, ConnectionError> {
+        let Some(check) = &connection.connector.check else {
+            return Ok(CheckOutcome::NoCheck);
+        };
+        let ctx = crate::runtime::connection_vars(connection).context();
+        let mut input = Map::new();
+        let mut failure = None;
+        for (name, tree) in &check.input {
+            match crate::interpret::render::render_tree(tree, &ctx) {
+                Ok(value) => {
+                    input.insert(name.clone(), value);
+                }
+                Err(error) => failure = Some(format!("check input `{name}`: {error}")),
+            }
+        }
+        let call = crate::interpret::Call {
+            action: check.action.clone(),
+            input,
+            run: None,
+            max_pages: Some(1),
+        };
+        let outcome = match failure {
+            Some(error) => CheckOutcome::Failed {
+                status: "error",
+                error,
+            },
+            None => {
+                let mut sink = crate::interpret::CollectSink::default();
+                match interpreter.call(connection, &call, &mut sink).await {
+                    Ok(_) => CheckOutcome::Passed,
+                    Err(error) => CheckOutcome::Failed {
+                        status: if error.needs_reauth() {
+                            "needs_reauth"
+                        } else {
+                            "error"
+                        },
+                        error: error.to_string(),
+                    },
+                }
+            }
+        };
+        let recorded = match &outcome {
+            CheckOutcome::Failed { status, error } => Some((*status, error.as_str())),
+            _ => None,
+        };
+        self.store
+            .record_connection_outcome(&row.id, true, recorded)
+            .await?;
+        Ok(outcome)
+    }
+}
