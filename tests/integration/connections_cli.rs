@@ -321,27 +321,34 @@ fn rotation_reseals_every_secret_and_drops_the_old_key() {
 /// it exits first.
 fn serve_starts(data: &Path, env: &[(&str, &str)]) -> Result<(), String> {
     use std::io::{BufRead, BufReader};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("SWITCHYARD_MASTER_KEY")
-        .envs(env.iter().copied())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap());
+    /// Stops the server however the function returns.
+    struct Stop(std::process::Child);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Stop(
+        Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("SWITCHYARD_MASTER_KEY")
+            .envs(env.iter().copied())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(child.0.stderr.take().unwrap());
     let mut seen = String::new();
     loop {
         let mut line = String::new();
         if lines.read_line(&mut line).unwrap_or(0) == 0 {
-            let _ = child.wait();
             return Err(seen);
         }
         seen.push_str(&line);
         if line.contains("listening on") {
-            let _ = child.kill();
-            let _ = child.wait();
             return Ok(());
         }
     }
