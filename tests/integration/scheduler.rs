@@ -23,8 +23,13 @@ impl Clock for ManualClock {
 }
 
 fn catalog(catchup: &str, overlap: &str) -> Arc<LiveCatalog> {
+    catalog_with(&format!("catchup: {catchup}, overlap: {overlap}"))
+}
+
+/// The `hourly` workflow with more cron settings (`extra`, flow-style).
+fn catalog_with(extra: &str) -> Arc<LiveCatalog> {
     let yaml = format!(
-        "workflow: hourly\ntrigger:\n  cron: {{ schedule: \"0 * * * *\", timezone: Europe/Berlin, catchup: {catchup}, overlap: {overlap} }}\nsteps:\n  - id: note\n    set: {{ at: \"{{{{ trigger.scheduled_at }}}}\" }}\n"
+        "workflow: hourly\ntrigger:\n  cron: {{ schedule: \"0 * * * *\", timezone: Europe/Berlin, {extra} }}\nsteps:\n  - id: note\n    set: {{ at: \"{{{{ trigger.scheduled_at }}}}\" }}\n"
     );
     let compiled = compile_sources(&[SourceFile {
         path: "hourly.yaml".into(),
@@ -190,4 +195,51 @@ async fn workflow_concurrency_limits_running_runs() {
     store.finish_run(&limited[0].id, true, None).await.unwrap();
     let third = store.claim_run("w", lease).await.unwrap().unwrap();
     assert_eq!(third.workflow, "limited");
+}
+
+/// With `jitter`, a firing waits for its own deterministic delay (the same on every
+/// restart and instance), then fires once.
+#[tokio::test]
+async fn jitter_delays_each_firing_deterministically_and_fires_it_once() {
+    let (mut scheduler, clock, store, _dir) = setup("latest", "allow").await;
+    scheduler.catalog = catalog_with("catchup: latest, overlap: allow, jitter: 20m");
+    let workflow = scheduler.catalog.current().workflows["hourly"].clone();
+    let switchyard::plan::WorkflowTriggerPlan::Cron(plan) = &workflow.trigger else {
+        panic!("a cron trigger");
+    };
+    let ten = DateTime::parse_from_rfc3339("2026-06-01T10:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    let offset = switchyard::schedule::jitter_offset(plan, "hourly", ten);
+    assert!(offset < std::time::Duration::from_secs(20 * 60));
+    assert_eq!(
+        offset,
+        switchyard::schedule::jitter_offset(plan, "hourly", ten)
+    );
+    let offsets: std::collections::HashSet<_> = (0..24)
+        .map(|h| {
+            switchyard::schedule::jitter_offset(plan, "hourly", ten + chrono::Duration::hours(h))
+        })
+        .collect();
+    assert!(
+        offsets.len() > 20,
+        "offsets differ between firings: {offsets:?}"
+    );
+
+    clock.set("2026-06-01T09:59:00Z");
+    assert_eq!(scheduler.tick().await.unwrap(), 0, "baseline");
+    let at = ten + chrono::Duration::from_std(offset).unwrap();
+    if offset > std::time::Duration::from_millis(10) {
+        *clock.0.lock().unwrap() = at - chrono::Duration::milliseconds(5);
+        assert_eq!(
+            scheduler.tick().await.unwrap(),
+            0,
+            "not before its jittered time"
+        );
+    }
+    *clock.0.lock().unwrap() = at + chrono::Duration::milliseconds(5);
+    assert_eq!(scheduler.tick().await.unwrap(), 1);
+    *clock.0.lock().unwrap() = at + chrono::Duration::seconds(30);
+    assert_eq!(scheduler.tick().await.unwrap(), 0, "fired once");
+    assert_eq!(store.firings("hourly").await.unwrap().len(), 1);
 }

@@ -316,12 +316,14 @@ fn compile_trigger(
                     None
                 }
             };
+            let jitter = super::values::optional_duration(&c.jitter, &p.key("jitter"), r);
             Some(WorkflowTriggerPlan::Cron(Box::new(CronPlan {
                 source: c.schedule.clone(),
                 schedule: schedule?,
                 timezone: timezone?,
                 catchup: c.catchup,
                 overlap: c.overlap,
+                jitter: jitter?.filter(|j| !j.is_zero()),
             })))
         }
         TriggerSpec::Poll(poll) => {

@@ -53,6 +53,8 @@ pub struct CronPlan {
     pub timezone: chrono_tz::Tz,
     pub catchup: Catchup,
     pub overlap: Overlap,
+    /// Firings are delayed by a deterministic amount below this.
+    pub jitter: Option<std::time::Duration>,
 }
 
 /// A step with its common settings.

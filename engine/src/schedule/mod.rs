@@ -24,6 +24,26 @@ pub const ON_TIME: Duration = Duration::from_secs(60);
 /// The most firings `catchup: all` runs after a stop; older ones are dropped.
 pub const CATCHUP_ALL_LIMIT: usize = 100;
 
+/// How long after its nominal time a firing runs: `0` without `jitter`, else a value in
+/// `[0, jitter)` derived from the workflow id and the nominal time, so every restart and
+/// every instance computes the same one.
+pub fn jitter_offset(plan: &CronPlan, workflow: &str, nominal: DateTime<Utc>) -> Duration {
+    let Some(jitter) = plan.jitter else {
+        return Duration::ZERO;
+    };
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{workflow}\n{}", nominal.timestamp_millis()));
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    let range = u64::try_from(jitter.as_millis()).unwrap_or(u64::MAX).max(1);
+    Duration::from_millis(u64::from_le_bytes(first) % range)
+}
+
+/// When a firing runs: its nominal time plus its jitter offset.
+pub fn firing_time(plan: &CronPlan, workflow: &str, nominal: DateTime<Utc>) -> DateTime<Utc> {
+    nominal + chrono::Duration::from_std(jitter_offset(plan, workflow, nominal)).unwrap_or_default()
+}
+
 /// Nominal firing times after `after` (exclusive) up to `until` (inclusive), at most `limit`.
 pub fn firings_between(
     plan: &CronPlan,
@@ -60,7 +80,9 @@ pub fn due(
     last: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> (Vec<DateTime<Utc>>, Option<DateTime<Utc>>) {
-    let on_time_from = now - chrono::Duration::from_std(ON_TIME).unwrap_or_default();
+    // A jittered firing runs up to `jitter` after its nominal time and is still on time.
+    let window = ON_TIME + plan.jitter.unwrap_or_default();
+    let on_time_from = now - chrono::Duration::from_std(window).unwrap_or_default();
     // On time: nominal in [now - ON_TIME, now] and after `last` (at most 60 per minute).
     let after = last.max(on_time_from - chrono::Duration::milliseconds(1));
     let on_time = firings_between(plan, after, now, usize::MAX);
@@ -111,6 +133,7 @@ mod tests {
             timezone: tz.parse().unwrap(),
             catchup,
             overlap: Overlap::Skip,
+            jitter: None,
         }
     }
 

@@ -2,7 +2,7 @@
 //! and overlap policies applied), recorded in the store with a unique (workflow, nominal
 //! time) key. The clock is injected, so tests move time by hand.
 
-use super::{due, next_firings};
+use super::{due, firing_time, next_firings};
 use crate::plan::{LiveCatalog, WorkflowTriggerPlan};
 use crate::spec::workflow::Overlap;
 use crate::store::{NewRun, SqliteStore, StoreError};
@@ -55,7 +55,14 @@ impl Scheduler {
             };
             let last = DateTime::<Utc>::from_timestamp_millis(last_ms).unwrap_or(now);
             let (fire, newest) = due(plan, last, now);
+            // A firing whose jittered time has not come yet waits for a later tick; what
+            // is handled stops just before it.
+            let mut held_from = None;
             for nominal in fire {
+                if firing_time(plan, &workflow.id, nominal) > now {
+                    held_from.get_or_insert(nominal);
+                    continue;
+                }
                 let busy = match plan.overlap {
                     Overlap::Skip => self.store.has_active_run(&workflow.id).await?,
                     Overlap::Queue | Overlap::Allow => false,
@@ -87,9 +94,13 @@ impl Scheduler {
                     tracing::info!(workflow = %workflow.id, scheduled_at = %nominal, "cron firing skipped: previous run still going");
                 }
             }
-            if let Some(newest) = newest {
+            let handled = match held_from {
+                Some(held) => Some(held - chrono::Duration::milliseconds(1)),
+                None => newest,
+            };
+            if let Some(handled) = handled.filter(|h| h.timestamp_millis() > last_ms) {
                 self.store
-                    .set_handled_until(&workflow.id, newest.timestamp_millis())
+                    .set_handled_until(&workflow.id, handled.timestamp_millis())
                     .await?;
             }
         }
@@ -106,7 +117,14 @@ impl Scheduler {
             .values()
             .filter_map(|w| match &w.trigger {
                 WorkflowTriggerPlan::Cron(plan) if w.enabled => {
-                    next_firings(plan, now, 1).first().copied()
+                    // Nominal times up to `jitter` back may still be waiting to run.
+                    let back = chrono::Duration::from_std(plan.jitter.unwrap_or_default())
+                        .unwrap_or_default();
+                    next_firings(plan, now - back, 64)
+                        .into_iter()
+                        .map(|nominal| firing_time(plan, &w.id, nominal))
+                        .filter(|at| *at > now)
+                        .min()
                 }
                 _ => None,
             })

@@ -92,6 +92,12 @@ pub struct CronTrigger {
     /// `queue` or `allow` (run both). Example: `overlap: queue`.
     #[serde(default)]
     pub overlap: Overlap,
+    /// Spreads firings over this long after their nominal time, so many workflows on the
+    /// same schedule do not all call a provider at once. Each firing's delay is derived
+    /// from the workflow id and the nominal time: the same after a restart and on every
+    /// instance. Example: `jitter: 30s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitter: Option<DurationText>,
 }
 
 fn default_timezone() -> String {
