@@ -165,7 +165,9 @@ async fn kill_9_twice_loses_nothing_and_runs_nothing_twice() {
     let store = SqliteStore::open(&data.join("switchyard.db"))
         .await
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
+    // Normally a few seconds; generous for a loaded 2-core CI machine, where a run cut off
+    // by a kill may wait for its 60 s lease to expire.
+    let deadline = Instant::now() + Duration::from_secs(240);
     let runs = loop {
         let runs = store
             .runs(Some("issue-to-sink"), 10 * TOTAL as u32)
@@ -177,6 +179,20 @@ async fn kill_9_twice_loses_nothing_and_runs_nothing_twice() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
+    let unfinished: Vec<_> = runs.iter().filter(|r| r.status != "succeeded").collect();
+    if !unfinished.is_empty() {
+        let mut by_status: HashMap<&str, usize> = HashMap::new();
+        for run in &unfinished {
+            *by_status.entry(run.status.as_str()).or_default() += 1;
+        }
+        let steps = store.steps(&unfinished[0].id).await.unwrap();
+        panic!(
+            "{} of {} runs did not succeed: {by_status:?}; first: {:?}; its steps: {steps:?}",
+            unfinished.len(),
+            runs.len(),
+            unfinished[0]
+        );
+    }
     let mut per_delivery: HashMap<String, usize> = HashMap::new();
     for run in &runs {
         assert_eq!(run.status, "succeeded", "{run:?}");
