@@ -35,6 +35,7 @@ pub mod diag;
 pub mod interpret;
 pub mod jsonpath;
 pub mod load;
+pub mod metrics;
 pub mod plan;
 pub mod runtime;
 pub mod schedule;

@@ -237,3 +237,131 @@ fn reload_without_a_running_server_says_so() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("no server is running"), "{stderr}");
 }
+
+fn post(address: &str, path: &str, body: &str) -> u16 {
+    let mut stream = TcpStream::connect(address).expect("server accepts connections");
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// `/metrics` counts deliveries by outcome and runs by status (unknown endpoints without
+/// the caller's names as labels), and `--log-format json` writes one JSON object per line
+/// with the run id as a field.
+#[test]
+fn metrics_and_json_logs() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let specs = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root.join("bench/n8n/connectors/bench-hook.yaml"),
+        specs.path().join("bench-hook.yaml"),
+    )
+    .unwrap();
+    std::fs::write(
+        specs.path().join("echo.yaml"),
+        "workflow: echo\ntrigger:\n  webhook: { connector: bench-hook, event: received, connection: main }\nsteps:\n  - id: note\n    set: { seen: \"{{ trigger.payload.n }}\" }\n",
+    )
+    .unwrap();
+    let connections = specs.path().join("connections.json");
+    std::fs::write(
+        &connections,
+        r#"{"main": {"connector": "bench-hook", "config": {}}}"#,
+    )
+    .unwrap();
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--log-format",
+                "json",
+                "--data-dir",
+            ])
+            .arg(data.path())
+            .arg("--connections")
+            .arg(&connections)
+            .arg(specs.path().join("bench-hook.yaml"))
+            .arg(specs.path().join("echo.yaml"))
+            .env("SWITCHYARD_LOG", "info")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stderr = BufReader::new(child.0.stderr.take().unwrap());
+    let mut line = String::new();
+    let address = loop {
+        line.clear();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "serve exited");
+        if let Some((_, addr)) = line.trim().split_once("listening on http://") {
+            break addr.to_string();
+        }
+    };
+    let (lines_out, lines_in) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            let _ = lines_out.send(line);
+        }
+    });
+
+    assert_eq!(post(&address, "/hooks/echo", r#"{"n": 1}"#), 200);
+    assert_eq!(post(&address, "/hooks/echo", r#"{"n": 2}"#), 200);
+    assert_eq!(post(&address, "/hooks/nope/nothing", "{}"), 404);
+    let mut body = String::new();
+    for _ in 0..100 {
+        body = get(&address, "/metrics").1;
+        if body.contains(r#"switchyard_runs_finished_total{workflow="echo",status="succeeded"} 2"#)
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        body.contains(r#"switchyard_webhooks_total{connector="bench-hook",outcome="accepted"} 2"#),
+        "{body}"
+    );
+    assert!(
+        body.contains(
+            r#"switchyard_webhooks_total{connector="unknown",outcome="unknown_endpoint"} 1"#
+        ),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#"switchyard_runs_finished_total{workflow="echo",status="succeeded"} 2"#),
+        "{body}"
+    );
+    assert!(body.contains("switchyard_step_duration_seconds"), "{body}");
+    assert!(body.contains("switchyard_queue_wait_seconds"), "{body}");
+    assert!(
+        !body.contains("nothing"),
+        "no label from the request path: {body}"
+    );
+
+    // Logs: JSON objects; the run's line carries its id.
+    let mut run_line = None;
+    while let Ok(line) = lines_in.recv_timeout(std::time::Duration::from_secs(5)) {
+        let value: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        if value["message"] == "run succeeded" {
+            run_line = Some(value);
+            break;
+        }
+    }
+    let run_line = run_line.expect("a `run succeeded` log line");
+    assert!(
+        run_line["run"].as_str().is_some_and(|id| !id.is_empty()),
+        "{run_line}"
+    );
+    assert_eq!(run_line["workflow"], "echo");
+}

@@ -44,19 +44,38 @@ pub struct ServeArgs {
     /// At most this many finished runs are kept per workflow.
     #[arg(long, default_value_t = 10_000)]
     pub retain_runs: u32,
+    /// Log format on stderr: `text` for people, `json` (one object per line, with run and
+    /// event ids as fields) for log pipelines.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "text",
+        env = "SWITCHYARD_LOG_FORMAT"
+    )]
+    pub log_format: LogFormat,
     /// The server's URL as providers see it (behind a proxy), for schemes that sign the URL.
     #[arg(long, env = "SWITCHYARD_PUBLIC_URL")]
     pub public_url: Option<String>,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 pub fn run_serve(args: ServeArgs) -> ExitCode {
     // Logs go to stderr; `SWITCHYARD_LOG=debug` (or any tracing filter) changes the level.
     let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHYARD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match args.log_format {
+        LogFormat::Text => logs.try_init(),
+        LogFormat::Json => logs.json().flatten_event(true).try_init(),
+    };
     let paths = super::spec_paths(args.paths);
     let catalog = match load_catalog(&paths) {
         Ok((catalog, warnings)) => {
@@ -236,6 +255,7 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
             db.display()
         );
         let mut state = AppState::live(catalog.clone());
+        state.metrics = crate::metrics::install();
         state.public_url = args.public_url.clone();
         state.webhook_targets = Arc::new(EngineTargets {
             catalog,

@@ -283,7 +283,7 @@ impl Interpreter {
         let mut vars = p.vars.clone();
         vars.set("page", page.vars());
         let mut request = request::build(&self.parts(conn, &p), &page, &vars.context())?;
-        let mut inflight = self.spawn(&request, &limiter, p.budget())?;
+        let mut inflight = self.spawn(&request, &limiter, p.budget(), &conn.connector.id)?;
         let paging_deadline = action
             .paginator
             .as_ref()
@@ -392,7 +392,7 @@ impl Interpreter {
                 page = next;
                 vars.set("page", page.vars());
                 request = request::build(&self.parts(conn, &p), &page, &vars.context())?;
-                inflight = self.spawn(&request, &limiter, p.budget())?;
+                inflight = self.spawn(&request, &limiter, p.budget(), &conn.connector.id)?;
             } else {
                 inflight = empty_send();
             }
@@ -485,7 +485,8 @@ impl Interpreter {
                             }
                             reauthed = true;
                             self.refresh_auth(conn, p, request).await?;
-                            pending = self.spawn(request, limiter, p.budget())?;
+                            pending =
+                                self.spawn(request, limiter, p.budget(), &conn.connector.id)?;
                             continue;
                         }
                         Verdict::Retry(message) => {
@@ -554,7 +555,7 @@ impl Interpreter {
             sink.exchange(&exchange);
             tokio::time::sleep(wait).await;
             attempt += 1;
-            pending = self.spawn(request, limiter, p.budget())?;
+            pending = self.spawn(request, limiter, p.budget(), &conn.connector.id)?;
         }
     }
 
@@ -610,6 +611,7 @@ impl Interpreter {
         request: &HttpRequest,
         limiter: &Option<Arc<DefaultDirectRateLimiter>>,
         (deadline, budget): (Instant, Duration),
+        connector: &str,
     ) -> Result<tokio::task::JoinHandle<Result<HttpResponse, TransportError>>, ActionError> {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -619,11 +621,19 @@ impl Interpreter {
         request.timeout = request.timeout.min(left);
         let client = self.client.clone();
         let limiter = limiter.clone();
+        let connector = connector.to_string();
         Ok(tokio::spawn(async move {
             if let Some(l) = limiter {
                 l.until_ready().await;
             }
-            client.send(request).await
+            let sent = Instant::now();
+            let response = client.send(request).await;
+            crate::metrics::http_request(
+                &connector,
+                response.as_ref().ok().map(|r| r.status),
+                sent.elapsed().as_secs_f64(),
+            );
+            response
         }))
     }
 

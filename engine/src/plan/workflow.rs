@@ -107,3 +107,16 @@ pub struct StepRetryPlan {
     pub initial_delay: Duration,
     pub max_delay: Duration,
 }
+
+impl StepKind {
+    /// The step kind's name, as in the spec (`action`, `set`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            StepKind::Action { .. } => "action",
+            StepKind::Set(_) => "set",
+            StepKind::Condition { .. } => "condition",
+            StepKind::ForEach { .. } => "for_each",
+            StepKind::Http { .. } => "http",
+        }
+    }
+}

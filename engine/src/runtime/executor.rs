@@ -250,6 +250,8 @@ impl Engine {
             .record_step(&state.run_id, &record, started)
             .await
             .map_err(|e| RunFailure(e.to_string()))?;
+        let seconds = crate::store::now_ms().saturating_sub(started) as f64 / 1000.0;
+        crate::metrics::step_finished(&state.workflow, step.kind.name(), &record.status, seconds);
         state.outputs.insert(
             step.id.clone(),
             json!({ "status": record.status, "output": record.output, "error": record.error }),

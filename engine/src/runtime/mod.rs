@@ -60,6 +60,10 @@ impl Engine {
         let Some(run) = self.store.claim_run(&self.owner, LEASE).await? else {
             return Ok(false);
         };
+        crate::metrics::queue_depth(self.store.queued_runs());
+        crate::metrics::queue_wait(
+            crate::store::now_ms().saturating_sub(run.created_at) as f64 / 1000.0,
+        );
         // Keep the lease while the run works, so no other worker takes it over.
         let heartbeat = {
             let store = self.store.clone();
@@ -76,10 +80,12 @@ impl Engine {
         match result {
             Ok(()) => {
                 tracing::info!(run = %run.id, workflow = %run.workflow, "run succeeded");
+                crate::metrics::run_finished(&run.workflow, true);
                 self.store.finish_run(&run.id, true, None).await?;
             }
             Err(failure) => {
                 tracing::warn!(run = %run.id, workflow = %run.workflow, error = %failure.0, "run failed");
+                crate::metrics::run_finished(&run.workflow, false);
                 self.store
                     .finish_run(&run.id, false, Some(&failure.0))
                     .await?;

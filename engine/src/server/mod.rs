@@ -24,6 +24,8 @@ pub struct AppState {
     /// The server's URL as providers see it (behind a proxy), for schemes that sign it.
     pub public_url: Option<String>,
     pub webhook_body_limit: usize,
+    /// Renders `/metrics`; `None` serves no metrics (404).
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
 impl AppState {
@@ -39,6 +41,7 @@ impl AppState {
             webhook_targets: Arc::new(webhooks::NoTargets),
             public_url: None,
             webhook_body_limit: webhooks::DEFAULT_BODY_LIMIT,
+            metrics: None,
         }
     }
 }
@@ -54,7 +57,26 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(|| async { "ready\n" }))
         .route("/api/catalog", get(catalog::catalog))
+        .route("/metrics", get(metrics))
         .with_state(state)
+}
+
+/// `/metrics` in the Prometheus text format.
+async fn metrics(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match &state.metrics {
+        Some(handle) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4",
+            )],
+            handle.render(),
+        )
+            .into_response(),
+        None => (axum::http::StatusCode::NOT_FOUND, "metrics are off\n").into_response(),
+    }
 }
 
 /// Serves on `listener` until `shutdown` completes, then finishes in-flight requests.

@@ -130,11 +130,15 @@ async fn receive_delivery(
     body: Bytes,
 ) -> Response {
     let Some(target) = state.webhook_targets.target(&connector, &connection) else {
+        // Not labelled with the path's names: they are whatever the caller sent.
+        crate::metrics::webhook("unknown", "unknown_endpoint");
         return text(StatusCode::NOT_FOUND, "unknown webhook endpoint\n");
     };
     let Some(plan) = target.connector.webhooks.as_ref() else {
+        crate::metrics::webhook("unknown", "unknown_endpoint");
         return text(StatusCode::NOT_FOUND, "unknown webhook endpoint\n");
     };
+    let metric_connector = target.connector.id.as_str();
     let url = public_url(state.public_url.as_deref(), &headers, &uri);
     let request = IncomingRequest {
         method: method.to_string(),
@@ -164,6 +168,7 @@ async fn receive_delivery(
             headers,
         } => {
             tracing::info!(%connector, %connection, status, "webhook handshake answered");
+            crate::metrics::webhook(metric_connector, "handshake");
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
             let mut response =
                 (status, [(header::CONTENT_TYPE, content_type)], body).into_response();
@@ -179,10 +184,12 @@ async fn receive_delivery(
         }
         Reception::Rejected(reason) => {
             tracing::warn!(%connector, %connection, %reason, "webhook rejected");
+            crate::metrics::webhook_rejected(metric_connector, reason.kind());
             text(StatusCode::UNAUTHORIZED, "invalid signature\n")
         }
         Reception::Invalid(reason) => {
             tracing::warn!(%connector, %connection, %reason, "webhook payload invalid");
+            crate::metrics::webhook(metric_connector, "invalid");
             text(StatusCode::BAD_REQUEST, "invalid payload\n")
         }
         Reception::Event(event) => {
@@ -194,14 +201,17 @@ async fn receive_delivery(
             {
                 Ok(Delivery::Accepted) => {
                     tracing::info!(%connector, %connection, event_id = %id, "webhook accepted");
+                    crate::metrics::webhook(metric_connector, "accepted");
                     text(StatusCode::OK, "accepted\n")
                 }
                 Ok(Delivery::Duplicate) => {
                     tracing::info!(%connector, %connection, event_id = %id, "duplicate webhook");
+                    crate::metrics::webhook(metric_connector, "duplicate");
                     text(StatusCode::OK, "duplicate\n")
                 }
                 Ok(Delivery::Overloaded { retry_after }) => {
                     tracing::warn!(%connector, %connection, event_id = %id, "webhook refused: the run queue is full");
+                    crate::metrics::webhook(metric_connector, "overloaded");
                     (
                         StatusCode::SERVICE_UNAVAILABLE,
                         [
@@ -214,6 +224,7 @@ async fn receive_delivery(
                 }
                 Err(error) => {
                     tracing::error!(%connector, %connection, %error, "webhook not stored");
+                    crate::metrics::webhook(metric_connector, "error");
                     text(StatusCode::SERVICE_UNAVAILABLE, "try again later\n")
                 }
             }

@@ -85,6 +85,8 @@ pub struct ClaimedRun {
     pub trigger: Json,
     /// The steps already finished (a resumed or retried run); empty for a fresh run.
     pub journal: Vec<StepRecord>,
+    /// When the run was queued (Unix ms).
+    pub created_at: i64,
 }
 
 /// A run's state, for history and tests.

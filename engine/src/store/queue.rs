@@ -59,17 +59,18 @@ impl SqliteStore {
                 let Some((id, started_at, was_queued)) = candidate else {
                     return Ok(None);
                 };
-                let (workflow, spec_hash, trigger) = c
+                let (workflow, spec_hash, trigger, created_at) = c
                     .prepare_cached(
                         "UPDATE runs SET status = 'running', lease_owner = ?2, lease_until = ?3,
                                 started_at = COALESCE(started_at, ?4)
-                         WHERE id = ?1 RETURNING workflow, spec_hash, trigger",
+                         WHERE id = ?1 RETURNING workflow, spec_hash, trigger, created_at",
                     )?
                     .query_row(params![id, owner, until, now], |row| {
                         Ok((
                             row.get::<_, String>(0)?,
                             row.get::<_, String>(1)?,
                             row.get::<_, String>(2)?,
+                            row.get::<_, i64>(3)?,
                         ))
                     })?;
                 // A run that started before (its worker died, or it is retried) resumes
@@ -79,10 +80,27 @@ impl SqliteStore {
                 } else {
                     Vec::new()
                 };
-                Ok(Some((id, workflow, spec_hash, trigger, journal, was_queued)))
+                Ok(Some(Claimed {
+                    id,
+                    workflow,
+                    spec_hash,
+                    trigger,
+                    journal,
+                    was_queued,
+                    created_at,
+                }))
             })
             .await?;
-        let Some((id, workflow, spec_hash, trigger, journal, was_queued)) = claimed else {
+        let Some(Claimed {
+            id,
+            workflow,
+            spec_hash,
+            trigger,
+            journal,
+            was_queued,
+            created_at,
+        }) = claimed
+        else {
             return Ok(None);
         };
         if was_queued {
@@ -95,6 +113,7 @@ impl SqliteStore {
             spec_hash,
             trigger: serde_json::from_str(&trigger)?,
             journal,
+            created_at,
         }))
     }
 
@@ -339,4 +358,15 @@ fn read_journal(c: &rusqlite::Connection, run: &str) -> Result<Vec<StepRecord>, 
         });
     }
     Ok(steps)
+}
+
+/// A claimed run as the writer thread returns it (the trigger still text).
+struct Claimed {
+    id: String,
+    workflow: String,
+    spec_hash: String,
+    trigger: String,
+    journal: Vec<StepRecord>,
+    was_queued: bool,
+    created_at: i64,
 }

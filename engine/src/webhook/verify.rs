@@ -39,6 +39,23 @@ pub enum Rejection {
     Content(String),
 }
 
+impl Rejection {
+    /// A short, fixed name for the reason (a metrics label; no values from the request).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Rejection::MissingHeader(_) => "missing_header",
+            Rejection::Malformed(_) => "malformed",
+            Rejection::SignatureMismatch => "signature_mismatch",
+            Rejection::TokenMismatch => "token_mismatch",
+            Rejection::Stale(_) => "stale",
+            Rejection::Future(_) => "future",
+            Rejection::NoKey => "no_key",
+            Rejection::Misconfigured(_) => "misconfigured",
+            Rejection::Content(_) => "content",
+        }
+    }
+}
+
 /// What a successful verification established.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Verified {
