@@ -36,6 +36,7 @@ pub mod interpret;
 pub mod jsonpath;
 pub mod load;
 pub mod metrics;
+pub mod oauth;
 pub mod plan;
 pub mod runtime;
 pub mod schedule;

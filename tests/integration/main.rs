@@ -9,6 +9,7 @@ mod crash;
 mod interpreter;
 mod jsonpath_cts;
 mod no_panic;
+mod oauth;
 mod poller;
 mod retention;
 mod run_engine;

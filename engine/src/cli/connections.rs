@@ -68,6 +68,19 @@ pub enum ConnectionsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Print the provider's authorization link for an OAuth connection (created or
+    /// reconnected when the provider sends the user back to the server's /oauth/callback).
+    Connect {
+        connector: String,
+        name: String,
+        /// The server's URL as the browser reaches it; the callback is `<URL>/oauth/callback`.
+        #[arg(
+            long,
+            env = "SWITCHYARD_PUBLIC_URL",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        public_url: String,
+    },
     /// Run the connector's `check` action with the connection and record the outcome.
     Check { name: String },
     /// Delete a connection and its sealed secrets.
@@ -108,7 +121,10 @@ pub fn run(args: ConnectionsArgs) -> ExitCode {
             Err(e) => return fail(e),
         };
         // Only `add` may create the key file; the others need no key or an existing one.
-        let generate = matches!(args.command, ConnectionsCommand::Add { .. });
+        let generate = matches!(
+            args.command,
+            ConnectionsCommand::Add { .. } | ConnectionsCommand::Connect { .. }
+        );
         let keyring = match Keyring::load(&args.data_dir, generate) {
             Ok((ring, KeySource::Generated(path))) => {
                 eprintln!(
@@ -213,6 +229,36 @@ pub fn run(args: ConnectionsArgs) -> ExitCode {
                 }
                 ExitCode::SUCCESS
             }
+            ConnectionsCommand::Connect {
+                connector,
+                name,
+                public_url,
+            } => {
+                let client: Arc<dyn HttpClient> = match ReqwestClient::new() {
+                    Ok(c) => Arc::new(c),
+                    Err(e) => return fail(e),
+                };
+                let flow = crate::oauth::OAuthFlow {
+                    connections: service,
+                    http: client,
+                };
+                let redirect = format!("{}/oauth/callback", public_url.trim_end_matches('/'));
+                match flow
+                    .start(&catalog, &args.tenant, &connector, &name, &redirect)
+                    .await
+                {
+                    Ok(url) => {
+                        println!("{url}");
+                        eprintln!(
+                            "open this link within {} minutes; the provider sends the browser back to {redirect}",
+                            crate::oauth::STATE_LIFETIME.as_secs() / 60
+                        );
+                        ExitCode::SUCCESS
+                    }
+                    Err(crate::oauth::OAuthError::Store(e)) => fail(e),
+                    Err(e) => super::usage_error(e),
+                }
+            }
             ConnectionsCommand::Check { name } => {
                 let row = match service.store.connection(&args.tenant, &name).await {
                     Ok(Some(r)) => r,
@@ -248,12 +294,29 @@ pub fn run(args: ConnectionsArgs) -> ExitCode {
                 }
             }
             ConnectionsCommand::Remove { name } => {
-                match service.store.delete_connection(&args.tenant, &name).await {
-                    Ok(true) => {
+                let client: Arc<dyn HttpClient> = match ReqwestClient::new() {
+                    Ok(c) => Arc::new(c),
+                    Err(e) => return fail(e),
+                };
+                let flow = crate::oauth::OAuthFlow {
+                    connections: service,
+                    http: client,
+                };
+                match flow.disconnect(&catalog, &args.tenant, &name).await {
+                    Ok(Some(revocation)) => {
+                        match revocation {
+                            crate::oauth::Revocation::Revoked => {
+                                println!("revoked the OAuth tokens at the provider")
+                            }
+                            crate::oauth::Revocation::NotNeeded => {}
+                            crate::oauth::Revocation::Failed(e) => eprintln!(
+                                "warning: the provider could not revoke the tokens ({e}); revoke the app's access there"
+                            ),
+                        }
                         println!("removed connection `{name}`");
                         ExitCode::SUCCESS
                     }
-                    Ok(false) => super::usage_error(ConnectionError::NotFound(name)),
+                    Ok(None) => super::usage_error(ConnectionError::NotFound(name)),
                     Err(e) => fail(e),
                 }
             }

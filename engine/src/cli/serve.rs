@@ -172,7 +172,11 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
         let live = LiveCatalog::new(catalog.clone());
-        let stored = match StoredConnections::load(service, live.clone()).await {
+        let oauth = crate::oauth::OAuthFlow {
+            connections: service.clone(),
+            http: client.clone(),
+        };
+        let stored = match StoredConnections::load(service, live.clone(), client.clone()).await {
             Ok(c) => c,
             Err(error) => {
                 eprintln!("error: loading connections: {error}");
@@ -256,6 +260,7 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
         );
         let mut state = AppState::live(catalog.clone());
         state.metrics = crate::metrics::install();
+        state.oauth = Some(oauth);
         state.public_url = args.public_url.clone();
         state.webhook_targets = Arc::new(EngineTargets {
             catalog,

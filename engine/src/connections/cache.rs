@@ -18,6 +18,8 @@ const REFRESH: Duration = Duration::from_secs(2);
 /// Stored connections of the default tenant, by name.
 pub struct StoredConnections {
     service: ConnectionService,
+    /// For OAuth refreshes.
+    http: Arc<dyn crate::interpret::HttpClient>,
     catalog: Arc<LiveCatalog>,
     by_name: ArcSwap<HashMap<String, Connection>>,
     version: std::sync::Mutex<(i64, i64)>,
@@ -28,9 +30,11 @@ impl StoredConnections {
     pub async fn load(
         service: ConnectionService,
         catalog: Arc<LiveCatalog>,
+        http: Arc<dyn crate::interpret::HttpClient>,
     ) -> Result<Arc<Self>, super::ConnectionError> {
         let cache = Arc::new(StoredConnections {
             service,
+            http,
             catalog,
             by_name: ArcSwap::from_pointee(HashMap::new()),
             version: std::sync::Mutex::new((-1, -1)),
@@ -48,7 +52,11 @@ impl StoredConnections {
         let catalog = self.catalog.current();
         let mut by_name = HashMap::new();
         for row in self.service.store.connections(Some(DEFAULT_TENANT)).await? {
-            match self.service.open(&catalog, &row) {
+            match self
+                .service
+                .open(&catalog, &row)
+                .and_then(|c| self.with_tokens(&row, c))
+            {
                 Ok(connection) => {
                     by_name.insert(row.name.clone(), connection);
                 }
@@ -64,6 +72,34 @@ impl StoredConnections {
             *v = version;
         }
         Ok(())
+    }
+
+    /// Gives an OAuth connection its token source (refreshing, single-flight).
+    fn with_tokens(
+        &self,
+        row: &crate::store::ConnectionRow,
+        mut connection: Connection,
+    ) -> Result<Connection, super::ConnectionError> {
+        let Some(tokens) = self.service.tokens(row)? else {
+            return Ok(connection);
+        };
+        let plan = connection.connector.auth.iter().find_map(|a| match a {
+            crate::plan::AuthPlan::OAuth2(p) => Some(p.clone()),
+            _ => None,
+        });
+        if let Some(plan) = plan {
+            let vars = crate::runtime::connection_vars(&connection);
+            connection.tokens = Some(Arc::new(crate::oauth::StoredTokenSource::new(
+                row.id.clone(),
+                row.connector.clone(),
+                plan,
+                vars,
+                tokens,
+                self.service.clone(),
+                self.http.clone(),
+            )));
+        }
+        Ok(connection)
     }
 
     /// Refreshes every few seconds until `shutdown`.

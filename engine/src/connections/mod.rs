@@ -59,7 +59,7 @@ pub struct NewConnection {
 }
 
 /// The associated data binding a sealed field to its connection.
-fn aad(id: &str, field: &str) -> Vec<u8> {
+pub(crate) fn aad(id: &str, field: &str) -> Vec<u8> {
     format!("switchyard:connection:{id}:{field}").into_bytes()
 }
 
@@ -312,5 +312,26 @@ impl ConnectionService {
             .record_connection_outcome(&row.id, true, recorded)
             .await?;
         Ok(outcome)
+    }
+}
+
+impl ConnectionService {
+    /// A connection's OAuth tokens, unsealed; `None` if it has none.
+    pub fn tokens(
+        &self,
+        row: &ConnectionRow,
+    ) -> Result<Option<crate::oauth::TokenSet>, ConnectionError> {
+        let Some(sealed) = &row.tokens else {
+            return Ok(None);
+        };
+        let sealed_error = |error| ConnectionError::Sealed {
+            name: row.name.clone(),
+            field: "tokens",
+            error,
+        };
+        let bytes = open(&self.keyring, &aad(&row.id, "tokens"), sealed).map_err(sealed_error)?;
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|_| sealed_error(SecretError::Malformed))
     }
 }

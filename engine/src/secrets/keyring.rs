@@ -239,7 +239,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// Fills `out` from the operating system's random source (through AES-GCM's generator).
-fn fill_random(out: &mut [u8]) {
+pub fn fill_random(out: &mut [u8]) {
     use aes_gcm::aead::Generate;
     for chunk in out.chunks_mut(32) {
         let random = aes_gcm::Key::<aes_gcm::Aes256Gcm>::generate();

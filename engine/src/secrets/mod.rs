@@ -10,7 +10,7 @@
 
 mod keyring;
 
-pub use keyring::{KEY_FILE, KeySource, Keyring, KeyringError, MasterKey};
+pub use keyring::{KEY_FILE, KeySource, Keyring, KeyringError, MasterKey, fill_random};
 
 use aes_gcm::aead::{Aead, Generate, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};

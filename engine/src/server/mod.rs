@@ -6,6 +6,7 @@
 //! [`AppState`] and never parse YAML.
 
 mod catalog;
+mod oauth;
 pub mod webhooks;
 
 use crate::plan::{Catalog, LiveCatalog};
@@ -26,6 +27,8 @@ pub struct AppState {
     pub webhook_body_limit: usize,
     /// Renders `/metrics`; `None` serves no metrics (404).
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// Completes OAuth authorizations at `/oauth/callback`; `None`: no OAuth.
+    pub oauth: Option<crate::oauth::OAuthFlow>,
 }
 
 impl AppState {
@@ -42,6 +45,7 @@ impl AppState {
             public_url: None,
             webhook_body_limit: webhooks::DEFAULT_BODY_LIMIT,
             metrics: None,
+            oauth: None,
         }
     }
 }
@@ -58,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(|| async { "ready\n" }))
         .route("/api/catalog", get(catalog::catalog))
         .route("/metrics", get(metrics))
+        .route("/oauth/callback", get(oauth::callback))
         .with_state(state)
 }
 

@@ -11,6 +11,7 @@
 use serde_json::Value as Json;
 mod connections;
 mod events;
+mod oauth;
 mod polls;
 mod queue;
 mod retention;
@@ -18,6 +19,7 @@ mod schedules;
 mod writer;
 
 pub use connections::{ConnectionRow, Reseal, new_row as new_connection_row};
+pub use oauth::OAuthState;
 pub use writer::MAX_BATCH;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

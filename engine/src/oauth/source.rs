@@ -1,0 +1,163 @@
+//! The access token of a stored OAuth connection: refreshed ahead of expiry and after a
+//! rejection, one refresh at a time.
+//!
+//! All callers of one connection share one [`StoredTokenSource`]; its lock makes refresh
+//! single-flight: fifty runs that find the token expired wait for one refresh and then all
+//! use its result. A rotated refresh token is stored (sealed) before anyone uses the new
+//! access token. `invalid_grant` marks the connection `needs_reauth`; later calls fail at
+//! once instead of hammering the provider.
+
+use super::OAuthError;
+use super::flow::seal_tokens;
+use super::token::{OAuthClient, TokenSet, token_request};
+use crate::connections::ConnectionService;
+use crate::interpret::HttpClient;
+use crate::interpret::auth::TokenSource;
+use crate::interpret::render::Vars;
+use crate::plan::OAuth2Plan;
+use crate::store::now_ms;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Mutex;
+
+/// Refresh this long before the provider's expiry.
+pub const REFRESH_AHEAD: Duration = Duration::from_secs(120);
+
+enum State {
+    Usable(TokenSet),
+    /// The grant was revoked or expired: only a new authorization helps.
+    NeedsReauth,
+}
+
+/// Tokens of one stored connection.
+pub struct StoredTokenSource {
+    connection_id: String,
+    connector: String,
+    plan: OAuth2Plan,
+    vars: Vars,
+    service: ConnectionService,
+    http: Arc<dyn HttpClient>,
+    state: Mutex<State>,
+}
+
+impl StoredTokenSource {
+    pub fn new(
+        connection_id: String,
+        connector: String,
+        plan: OAuth2Plan,
+        vars: Vars,
+        tokens: TokenSet,
+        service: ConnectionService,
+        http: Arc<dyn HttpClient>,
+    ) -> Self {
+        StoredTokenSource {
+            connection_id,
+            connector,
+            plan,
+            vars,
+            service,
+            http,
+            state: Mutex::new(State::Usable(tokens)),
+        }
+    }
+
+    /// Refreshes (the caller holds the lock) and stores the new tokens before returning.
+    async fn refresh(&self, current: &TokenSet) -> Result<TokenSet, OAuthError> {
+        let Some(refresh_token) = &current.refresh_token else {
+            return Err(OAuthError::InvalidGrant("no refresh token".into()));
+        };
+        let client = OAuthClient::resolve(&self.plan, &self.connector, &self.vars)?;
+        let form = vec![
+            ("grant_type".to_string(), "refresh_token".to_string()),
+            ("refresh_token".to_string(), refresh_token.clone()),
+        ];
+        let fresh = token_request(
+            self.http.as_ref(),
+            &self.plan,
+            &client,
+            &self.vars,
+            form,
+            Some(current),
+        )
+        .await?;
+        let sealed = seal_tokens(&self.service.keyring, &self.connection_id, &fresh);
+        self.service
+            .store
+            .set_connection_tokens(&self.connection_id, Some(sealed), "active")
+            .await?;
+        tracing::info!(connection = %self.connection_id, "OAuth token refreshed");
+        Ok(fresh)
+    }
+
+    async fn refresh_or_mark(
+        &self,
+        state: &mut State,
+        current: TokenSet,
+    ) -> Result<String, String> {
+        match self.refresh(&current).await {
+            Ok(fresh) => {
+                let token = fresh.access_token.clone();
+                *state = State::Usable(fresh);
+                Ok(token)
+            }
+            Err(OAuthError::InvalidGrant(why)) => {
+                *state = State::NeedsReauth;
+                let message = OAuthError::InvalidGrant(why).to_string();
+                let _ = self
+                    .service
+                    .store
+                    .record_connection_outcome(
+                        &self.connection_id,
+                        false,
+                        Some(("needs_reauth", &message)),
+                    )
+                    .await;
+                Err(message)
+            }
+            Err(other) => Err(format!("refreshing the OAuth token: {other}")),
+        }
+    }
+}
+
+fn expires_soon(tokens: &TokenSet) -> bool {
+    tokens
+        .expires_at
+        .is_some_and(|at| at - (REFRESH_AHEAD.as_millis() as i64) <= now_ms())
+}
+
+impl TokenSource for StoredTokenSource {
+    fn access_token(&self) -> Pin<Box<dyn Future<Output = Result<String, String>> + Send + '_>> {
+        Box::pin(async move {
+            let mut state = self.state.lock().await;
+            let current = match &*state {
+                State::NeedsReauth => {
+                    return Err(
+                        "the connection needs to be connected again (OAuth grant no longer valid)"
+                            .into(),
+                    );
+                }
+                State::Usable(tokens) if !expires_soon(tokens) => {
+                    return Ok(tokens.access_token.clone());
+                }
+                State::Usable(tokens) => tokens.clone(),
+            };
+            self.refresh_or_mark(&mut state, current).await
+        })
+    }
+
+    fn rejected(&self, token: &str) -> Pin<Box<dyn Future<Output = bool> + Send + '_>> {
+        let token = token.to_string();
+        Box::pin(async move {
+            let mut state = self.state.lock().await;
+            let current = match &*state {
+                State::NeedsReauth => return false,
+                // Someone refreshed while this caller's request was out: use theirs.
+                State::Usable(tokens) if tokens.access_token != token => return true,
+                State::Usable(tokens) => tokens.clone(),
+            };
+            self.refresh_or_mark(&mut state, current).await.is_ok()
+        })
+    }
+}

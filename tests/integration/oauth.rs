@@ -1,0 +1,399 @@
+//! OAuth 2.0 against a fake authorization server (wiremock): the code flow with state and
+//! PKCE, single-use and expiring state, tokens sealed at rest, refresh ahead of expiry as
+//! one request for fifty concurrent callers, rotated refresh tokens stored, and
+//! `invalid_grant` turning the connection to `needs_reauth`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use switchyard::compile::{SourceFile, compile_sources};
+use switchyard::connections::ConnectionService;
+use switchyard::interpret::auth::TokenSource;
+use switchyard::interpret::{HttpClient, ReqwestClient};
+use switchyard::oauth::{OAuthError, OAuthFlow, StoredTokenSource, TokenSet};
+use switchyard::plan::Catalog;
+use switchyard::secrets::{Keyring, MasterKey};
+use switchyard::store::{OAuthState, SqliteStore, new_connection_row};
+use wiremock::matchers::{body_string_contains, method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+const ACCESS: &str = "at-first-0123456789abcdef";
+const REFRESH: &str = "rt-first-0123456789abcdef";
+
+fn catalog(provider: &str) -> Catalog {
+    let yaml = format!(
+        "connector: acme\nname: Acme\ndescription: OAuth test provider.\nbase_url: {provider}/api\n\
+         auth:\n  oauth2:\n    authorize_url: {provider}/authorize\n    token_url: {provider}/token\n\
+         \x20   revocation_url: {provider}/revoke\n\
+         \x20   scopes: [read, write]\n    client_id: acme-client\n    client_secret: acme-secret\n\
+         actions:\n  me:\n    description: Who am I.\n    method: GET\n    path: /me\n    output: {{ id: $.id }}\n"
+    );
+    let compiled = compile_sources(&[SourceFile {
+        path: "acme.yaml".into(),
+        text: yaml,
+    }]);
+    assert!(
+        !compiled.diagnostics.has_errors(),
+        "{:#?}",
+        compiled.diagnostics
+    );
+    compiled.catalog.unwrap()
+}
+
+async fn setup(dir: &std::path::Path) -> (ConnectionService, Arc<dyn HttpClient>) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let store = SqliteStore::open(&dir.join("switchyard.db")).await.unwrap();
+    let service = ConnectionService {
+        store,
+        keyring: Arc::new(Keyring::new(MasterKey::generate())),
+    };
+    (service, Arc::new(ReqwestClient::new().unwrap()))
+}
+
+fn query(url: &str) -> HashMap<String, String> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn form(request: &Request) -> HashMap<String, String> {
+    url::form_urlencoded::parse(&request.body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn code_flow_with_pkce_and_single_use_state() {
+    let provider = MockServer::start().await;
+    let catalog = catalog(&provider.uri());
+    let dir = tempfile::tempdir().unwrap();
+    let (service, http) = setup(dir.path()).await;
+    let flow = OAuthFlow {
+        connections: service.clone(),
+        http,
+    };
+    let redirect = "http://127.0.0.1:1/oauth/callback";
+    let url = flow
+        .start(&catalog, "default", "acme", "main", redirect)
+        .await
+        .unwrap();
+    assert!(
+        url.starts_with(&format!("{}/authorize?", provider.uri())),
+        "{url}"
+    );
+    let q = query(&url);
+    assert_eq!(q["response_type"], "code");
+    assert_eq!(q["client_id"], "acme-client");
+    assert_eq!(q["redirect_uri"], redirect);
+    assert_eq!(q["scope"], "read write");
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert!(q["state"].len() >= 43);
+    let challenge = q["code_challenge"].clone();
+
+    // The token endpoint checks the code, the redirect URI, the client and that the
+    // verifier hashes to the challenge sent in the authorize URL.
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(body_string_contains("grant_type=authorization_code"))
+        .and(move |request: &Request| {
+            use base64::Engine as _;
+            use sha2::Digest;
+            let f = form(request);
+            let verifier = f.get("code_verifier").cloned().unwrap_or_default();
+            let hashed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(sha2::Sha256::digest(verifier.as_bytes()));
+            f.get("code").map(String::as_str) == Some("the-code")
+                && f.get("redirect_uri").map(String::as_str) == Some(redirect)
+                && hashed == challenge
+                && request
+                    .headers
+                    .get("authorization")
+                    .is_some_and(|h| h.to_str().unwrap_or("").starts_with("Basic "))
+        })
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": ACCESS, "refresh_token": REFRESH, "expires_in": 3600,
+            "scope": "read write", "token_type": "bearer"
+        })))
+        .expect(1)
+        .mount(&provider)
+        .await;
+
+    let state = q["state"].clone();
+    let row = flow.callback(&catalog, &state, "the-code").await.unwrap();
+    assert_eq!((row.name.as_str(), row.status.as_str()), ("main", "active"));
+    let stored = service
+        .store
+        .connection("default", "main")
+        .await
+        .unwrap()
+        .unwrap();
+    let tokens = service.tokens(&stored).unwrap().unwrap();
+    assert_eq!(tokens.access_token, ACCESS);
+    assert_eq!(tokens.refresh_token.as_deref(), Some(REFRESH));
+    assert_eq!(tokens.scope.as_deref(), Some("read write"));
+    let left = tokens.expires_at.unwrap() - switchyard::store::now_ms();
+    assert!((3_590_000..=3_600_000).contains(&left), "{left}");
+
+    // The state works once; an unknown one and an expired one do not work at all.
+    assert!(matches!(
+        flow.callback(&catalog, &state, "the-code").await,
+        Err(OAuthError::UnknownState)
+    ));
+    assert!(matches!(
+        flow.callback(&catalog, "forged-state", "x").await,
+        Err(OAuthError::UnknownState)
+    ));
+    use sha2::Digest;
+    service
+        .store
+        .insert_oauth_state(&OAuthState {
+            state_hash: hex::encode(sha2::Sha256::digest(b"old-state")),
+            tenant: "default".into(),
+            connector: "acme".into(),
+            connection: "other".into(),
+            verifier: None,
+            redirect_uri: redirect.into(),
+            expires_at: switchyard::store::now_ms() - 1,
+        })
+        .await
+        .unwrap();
+    assert!(matches!(
+        flow.callback(&catalog, "old-state", "x").await,
+        Err(OAuthError::UnknownState)
+    ));
+
+    // Disconnecting revokes the refresh token at the provider (RFC 7009), then deletes.
+    Mock::given(method("POST"))
+        .and(path("/revoke"))
+        .and(body_string_contains(format!("token={REFRESH}").as_str()))
+        .and(body_string_contains("token_type_hint=refresh_token"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&provider)
+        .await;
+    let revoked = flow.disconnect(&catalog, "default", "main").await.unwrap();
+    assert!(
+        matches!(revoked, Some(switchyard::oauth::Revocation::Revoked)),
+        "{revoked:?}"
+    );
+    assert!(
+        service
+            .store
+            .connection("default", "main")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // No plaintext token in the database files.
+    let mut bytes = std::fs::read(dir.path().join("switchyard.db")).unwrap();
+    bytes.extend(std::fs::read(dir.path().join("switchyard.db-wal")).unwrap_or_default());
+    for secret in [ACCESS, REFRESH] {
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "plaintext {secret} in the database"
+        );
+    }
+}
+
+#[tokio::test]
+async fn fifty_runs_on_an_expiring_token_cause_one_refresh_and_invalid_grant_needs_reauth() {
+    let provider = MockServer::start().await;
+    let catalog = catalog(&provider.uri());
+    let dir = tempfile::tempdir().unwrap();
+    let (service, http) = setup(dir.path()).await;
+    // Expires in 60 s: inside the 2-minute refresh-ahead window.
+    let tokens = TokenSet {
+        access_token: ACCESS.into(),
+        refresh_token: Some(REFRESH.into()),
+        expires_at: Some(switchyard::store::now_ms() + 60_000),
+        scope: None,
+        extra: Default::default(),
+    };
+    let mut row = new_connection_row("default", "main", "acme", Default::default());
+    row.auth_mode = Some("oauth2".into());
+    let (keyring, sealed_tokens) = (service.keyring.clone(), tokens.clone());
+    let row = service
+        .store
+        .upsert_oauth_connection(row, move |id| {
+            use switchyard::secrets::seal;
+            let aad = format!("switchyard:connection:{id}:tokens");
+            seal(
+                &keyring,
+                aad.as_bytes(),
+                serde_json::to_string(&sealed_tokens).unwrap().as_bytes(),
+            )
+        })
+        .await
+        .unwrap();
+    let plan = match &catalog.connectors["acme"].auth[0] {
+        switchyard::plan::AuthPlan::OAuth2(p) => p.clone(),
+        _ => unreachable!(),
+    };
+    let connection = switchyard::interpret::Connection::new(
+        "main",
+        catalog.connectors["acme"].clone(),
+        Default::default(),
+    )
+    .unwrap();
+    let source = Arc::new(StoredTokenSource::new(
+        row.id.clone(),
+        "acme".into(),
+        plan,
+        switchyard::runtime::connection_vars(&connection),
+        tokens,
+        service.clone(),
+        http,
+    ));
+
+    let refresh = Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .and(body_string_contains(
+            format!("refresh_token={REFRESH}").as_str(),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_delay(std::time::Duration::from_millis(200))
+                .set_body_json(serde_json::json!({
+                    "access_token": "at-second", "refresh_token": "rt-second", "expires_in": 3600
+                })),
+        )
+        .expect(1)
+        .mount_as_scoped(&provider)
+        .await;
+    let callers: Vec<_> = (0..50)
+        .map(|_| {
+            let source = source.clone();
+            tokio::spawn(async move { source.access_token().await })
+        })
+        .collect();
+    for caller in callers {
+        assert_eq!(caller.await.unwrap().unwrap(), "at-second");
+    }
+    drop(refresh); // verifies: exactly one refresh request
+    let stored = service
+        .store
+        .connection("default", "main")
+        .await
+        .unwrap()
+        .unwrap();
+    let saved = service.tokens(&stored).unwrap().unwrap();
+    assert_eq!(saved.access_token, "at-second");
+    assert_eq!(
+        saved.refresh_token.as_deref(),
+        Some("rt-second"),
+        "the rotated refresh token is stored"
+    );
+
+    // The provider rejects the token and refuses the refresh: needs_reauth, and no more
+    // requests after that.
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(serde_json::json!({
+            "error": "invalid_grant", "error_description": "Token has been revoked."
+        })))
+        .expect(1)
+        .mount(&provider)
+        .await;
+    assert!(
+        !source.rejected("at-second").await,
+        "no usable token after invalid_grant"
+    );
+    let error = source.access_token().await.unwrap_err();
+    assert!(error.contains("connected again"), "{error}");
+    let stored = service
+        .store
+        .connection("default", "main")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, "needs_reauth");
+    assert!(stored.last_error.unwrap().contains("invalid_grant"));
+}
+
+/// The callback page: connected, declined by the user, unknown state; readable pages,
+/// never a 500 and never a token.
+#[tokio::test]
+async fn callback_pages_are_readable() {
+    let provider = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": ACCESS, "refresh_token": REFRESH, "expires_in": 3600
+        })))
+        .mount(&provider)
+        .await;
+    let catalog = catalog(&provider.uri());
+    let dir = tempfile::tempdir().unwrap();
+    let (service, http) = setup(dir.path()).await;
+    let flow = OAuthFlow {
+        connections: service.clone(),
+        http,
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let url = flow
+        .start(
+            &catalog,
+            "default",
+            "acme",
+            "main",
+            &format!("{base}/oauth/callback"),
+        )
+        .await
+        .unwrap();
+    let state = query(&url)["state"].clone();
+    let catalog_again = self::catalog(&provider.uri());
+    let mut app = switchyard::server::AppState::new(catalog);
+    app.oauth = Some(flow);
+    tokio::spawn(switchyard::server::run(
+        listener,
+        app,
+        std::future::pending(),
+    ));
+    let client = reqwest::Client::new();
+    let get = |q: String| {
+        let client = client.clone();
+        let url = format!("{base}/oauth/callback?{q}");
+        async move {
+            let r = client.get(url).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+
+    let (status, body) = get(format!("state={state}&error=access_denied")).await;
+    assert_eq!(status, 400);
+    assert!(body.contains("declined"), "{body}");
+    // The declined state is gone: the same link cannot complete later.
+    let (status, body) = get(format!("state={state}&code=c")).await;
+    assert_eq!(status, 400);
+    assert!(body.contains("unknown, used already or expired"), "{body}");
+
+    let url = OAuthFlow {
+        connections: service.clone(),
+        http: Arc::new(ReqwestClient::new().unwrap()),
+    }
+    .start(
+        &catalog_again,
+        "default",
+        "acme",
+        "main",
+        &format!("{base}/oauth/callback"),
+    )
+    .await
+    .unwrap();
+    let (status, body) = get(format!("state={}&code=the-code", query(&url)["state"])).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("is connected to acme"), "{body}");
+    assert!(!body.contains(ACCESS) && !body.contains(REFRESH));
+    let (status, _) = get("code=x".into()).await;
+    assert_eq!(status, 400);
+    let (status, body) = get("state=<script>&error=<b>x</b>".into()).await;
+    assert_eq!(status, 400);
+    assert!(
+        !body.contains("<script>") && !body.contains("<b>"),
+        "escaped: {body}"
+    );
+}
