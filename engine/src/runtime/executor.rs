@@ -17,9 +17,24 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 
-/// Why a run failed.
+/// Why a run stopped before its end.
 #[derive(Debug, Clone)]
-pub struct RunFailure(pub String);
+pub struct RunFailure {
+    pub message: String,
+    /// The store could not record progress (a database error): the run has not failed,
+    /// it is handed back and resumes from its journal.
+    pub interrupted: bool,
+}
+
+impl RunFailure {
+    /// The run failed (a step failed, a template broke, the workflow is gone).
+    pub fn failed(message: impl Into<String>) -> Self {
+        RunFailure {
+            message: message.into(),
+            interrupted: false,
+        }
+    }
+}
 
 /// Why a step failed, and whether trying it again could help (a missing connection or
 /// invalid inputs cannot be fixed by waiting).
@@ -27,6 +42,8 @@ pub struct RunFailure(pub String);
 struct StepError {
     message: String,
     permanent: bool,
+    /// A nested step could not be journaled: the run is interrupted, not failed.
+    interrupted: bool,
 }
 
 impl From<String> for StepError {
@@ -34,6 +51,7 @@ impl From<String> for StepError {
         StepError {
             message,
             permanent: false,
+            interrupted: false,
         }
     }
 }
@@ -43,6 +61,16 @@ impl StepError {
         StepError {
             message,
             permanent: true,
+            interrupted: false,
+        }
+    }
+
+    /// The failure of nested steps (condition branches, loop bodies).
+    fn nested(failure: RunFailure) -> Self {
+        StepError {
+            message: failure.message,
+            permanent: true,
+            interrupted: failure.interrupted,
         }
     }
 }
@@ -128,7 +156,7 @@ impl Engine {
     pub async fn execute(&self, run: &ClaimedRun) -> Result<(), RunFailure> {
         // The version the run started with, so a reload does not change a run midway.
         let Some(plan) = self.catalog.workflow(&run.workflow, &run.spec_hash) else {
-            return Err(RunFailure(format!(
+            return Err(RunFailure::failed(format!(
                 "workflow `{}` is no longer loaded",
                 run.workflow
             )));
@@ -153,7 +181,7 @@ impl Engine {
             Some(limit) => tokio::time::timeout(limit, steps)
                 .await
                 .unwrap_or_else(|_| {
-                    Err(RunFailure(format!(
+                    Err(RunFailure::failed(format!(
                         "the run did not finish within {limit:?}"
                     )))
                 }),
@@ -166,7 +194,7 @@ impl Engine {
         let mut out = Map::new();
         for (name, tree) in &plan.vars {
             let v = render::render_tree(tree, &ctx)
-                .map_err(|e| RunFailure(format!("vars.{name}: {e}")))?;
+                .map_err(|e| RunFailure::failed(format!("vars.{name}: {e}")))?;
             out.insert(name.clone(), v);
         }
         Ok(Json::Object(out))
@@ -187,7 +215,7 @@ impl Engine {
                         json!({ "status": done.status, "output": done.output, "error": done.error }),
                     );
                     if done.status == "failed" && step.on_error == OnError::Fail {
-                        return Err(RunFailure(format!(
+                        return Err(RunFailure::failed(format!(
                             "step `{}` failed: {}",
                             step.id,
                             done.error.clone().unwrap_or_default()
@@ -198,7 +226,7 @@ impl Engine {
                 let started = now_ms();
                 if let Some(cond) = &step.condition {
                     let go = render::eval_bool(cond, &state.context())
-                        .map_err(|e| RunFailure(format!("step `{}` if: {e}", step.id)))?;
+                        .map_err(|e| RunFailure::failed(format!("step `{}` if: {e}", step.id)))?;
                     if !go {
                         let record = StepRecord {
                             step_id: key,
@@ -211,7 +239,8 @@ impl Engine {
                         continue;
                     }
                 }
-                let (result, attempts) = self.attempt(step, state, &key).await;
+                // An interrupted nested step is not journaled as failed: the run resumes.
+                let (result, attempts) = self.attempt(step, state, &key).await?;
                 let record = match &result {
                     Ok(output) => StepRecord {
                         step_id: key.clone(),
@@ -232,7 +261,10 @@ impl Engine {
                 if let Err(error) = result
                     && step.on_error == OnError::Fail
                 {
-                    return Err(RunFailure(format!("step `{}` failed: {error}", step.id)));
+                    return Err(RunFailure::failed(format!(
+                        "step `{}` failed: {error}",
+                        step.id
+                    )));
                 }
             }
             Ok(())
@@ -249,7 +281,10 @@ impl Engine {
         self.store
             .record_step(&state.run_id, &record, started)
             .await
-            .map_err(|e| RunFailure(e.to_string()))?;
+            .map_err(|e| RunFailure {
+                message: e.to_string(),
+                interrupted: true,
+            })?;
         let seconds = crate::store::now_ms().saturating_sub(started) as f64 / 1000.0;
         crate::metrics::step_finished(&state.workflow, step.kind.name(), &record.status, seconds);
         state.outputs.insert(
@@ -266,9 +301,15 @@ impl Engine {
         step: &StepPlan,
         state: &mut RunState,
         key: &str,
-    ) -> (Result<Json, String>, u32) {
+    ) -> Result<(Result<Json, String>, u32), RunFailure> {
         let (result, attempts) = self.attempt_inner(step, state, key).await;
-        (result.map_err(|e| e.message), attempts)
+        match result {
+            Err(e) if e.interrupted => Err(RunFailure {
+                message: e.message,
+                interrupted: true,
+            }),
+            result => Ok((result.map_err(|e| e.message), attempts)),
+        }
     }
 
     async fn attempt_inner(
@@ -360,6 +401,7 @@ impl Engine {
                         .map_err(|e| StepError {
                             permanent: e.is_usage(),
                             message: e.to_string(),
+                            interrupted: false,
                         })?;
                     let has_records = conn
                         .connector
@@ -381,7 +423,7 @@ impl Engine {
                     let branch = if holds { then } else { otherwise };
                     self.run_steps(branch, state, String::new())
                         .await
-                        .map_err(|e| StepError::permanent(e.0))?;
+                        .map_err(StepError::nested)?;
                     Ok(json!({ "branch": if holds { "then" } else { "otherwise" } }))
                 }
                 StepKind::ForEach {
@@ -400,7 +442,7 @@ impl Engine {
                         let before: Vec<String> = steps.iter().map(|s| s.id.clone()).collect();
                         let outcome = self.run_steps(steps, state, format!("{key}[{i}]/")).await;
                         state.loops.pop();
-                        outcome.map_err(|e| StepError::permanent(e.0))?;
+                        outcome.map_err(StepError::nested)?;
                         let iteration: Map<String, Json> = before
                             .iter()
                             .filter_map(|id| {

@@ -83,13 +83,20 @@ impl Engine {
                 crate::metrics::run_finished(&run.workflow, true);
                 self.store.finish_run(&run.id, true, None).await?;
             }
+            Err(failure) if failure.interrupted => {
+                // Not a failure of the run: hand it back; it resumes from its journal (or,
+                // if the store is down, its lease expires and it is taken again).
+                tracing::error!(run = %run.id, workflow = %run.workflow, error = %failure.message, "run interrupted by a store error; it will resume");
+                let _ = self.store.release_run(&run.id).await;
+                self.wake.notify_one();
+            }
             Err(failure) => {
-                tracing::warn!(run = %run.id, workflow = %run.workflow, error = %failure.0, "run failed");
+                tracing::warn!(run = %run.id, workflow = %run.workflow, error = %failure.message, "run failed");
                 crate::metrics::run_finished(&run.workflow, false);
                 self.store
-                    .finish_run(&run.id, false, Some(&failure.0))
+                    .finish_run(&run.id, false, Some(&failure.message))
                     .await?;
-                self.queue_on_failure(&run.workflow, &run.id, &failure.0)
+                self.queue_on_failure(&run.workflow, &run.id, &failure.message)
                     .await?;
             }
         }

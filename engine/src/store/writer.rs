@@ -170,7 +170,12 @@ fn write_loop(mut connection: Connection, receiver: mpsc::Receiver<Job>) {
 fn run_batch(connection: &mut Connection, batch: &mut Vec<BoxedJob>) {
     let mut delivers: Vec<Deliver> = Vec::with_capacity(batch.len());
     let outcome: Result<(), rusqlite::Error> = (|| {
-        let mut tx = connection.transaction()?;
+        // IMMEDIATE: the write lock is taken (waiting up to the busy timeout) before the
+        // first statement. A deferred transaction that read first could not upgrade if
+        // another connection wrote meanwhile, and SQLite fails that at once (SQLITE_BUSY)
+        // instead of waiting.
+        let mut tx =
+            connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         if batch.len() == 1 {
             // Alone in its batch: the transaction is its savepoint.
             let job = batch.remove(0);
