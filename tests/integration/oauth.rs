@@ -397,3 +397,77 @@ async fn callback_pages_are_readable() {
         "escaped: {body}"
     );
 }
+
+/// The client credentials grant: the connection's own client id and secret buy a token,
+/// kept until shortly before it expires (one request for many calls).
+#[tokio::test]
+async fn client_credentials_token_is_fetched_once_and_reused() {
+    let provider = MockServer::start().await;
+    let uri = provider.uri();
+    let yaml = format!(
+        "connector: machine\nname: Machine\ndescription: Client credentials test provider.\nbase_url: {uri}/api\n\
+         config:\n  client_id: {{ description: Client id. }}\n  client_secret: {{ description: Client secret., secret: true }}\n\
+         auth:\n  oauth2_client_credentials:\n    token_url: {uri}/token\n    scopes: [jobs.read]\n\
+         \x20   client_id: \"{{{{ config.client_id }}}}\"\n    client_secret: \"{{{{ secrets.client_secret }}}}\"\n\
+         actions:\n  jobs:\n    description: Jobs.\n    method: GET\n    path: /jobs\n"
+    );
+    let compiled = compile_sources(&[SourceFile {
+        path: "machine.yaml".into(),
+        text: yaml,
+    }]);
+    assert!(
+        !compiled.diagnostics.has_errors(),
+        "{:#?}",
+        compiled.diagnostics
+    );
+    let catalog = compiled.catalog.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (service, http) = setup(dir.path()).await;
+    let mut config = serde_json::Map::new();
+    config.insert("client_id".into(), "machine-id".into());
+    let mut secrets = serde_json::Map::new();
+    secrets.insert("client_secret".into(), "machine-secret".into());
+    service
+        .add(
+            &catalog,
+            switchyard::connections::NewConnection {
+                tenant: "default".into(),
+                name: "m".into(),
+                connector: "machine".into(),
+                config,
+                secrets,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    use base64::Engine as _;
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("machine-id:machine-secret")
+    );
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(body_string_contains("grant_type=client_credentials"))
+        .and(body_string_contains("scope=jobs.read"))
+        .and(wiremock::matchers::header("authorization", basic.as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "cc-token", "expires_in": 3600
+        })))
+        .expect(1)
+        .mount(&provider)
+        .await;
+    let connections = switchyard::connections::StoredConnections::load(
+        service,
+        switchyard::plan::LiveCatalog::new(catalog),
+        http,
+    )
+    .await
+    .unwrap();
+    use switchyard::runtime::Connections;
+    let connection = connections.get("m").expect("stored connection");
+    let tokens = connection.tokens.clone().expect("a token source");
+    for _ in 0..3 {
+        assert_eq!(tokens.access_token().await.unwrap(), "cc-token");
+    }
+}

@@ -81,6 +81,21 @@ impl StoredConnections {
         mut connection: Connection,
     ) -> Result<Connection, super::ConnectionError> {
         let Some(tokens) = self.service.tokens(row)? else {
+            // Client credentials need no stored tokens: the connection's own client id
+            // and secret buy them.
+            let plan = connection.connector.auth.iter().find_map(|a| match a {
+                crate::plan::AuthPlan::OAuth2ClientCredentials(p) => Some(p.clone()),
+                _ => None,
+            });
+            if let Some(plan) = plan {
+                let vars = crate::runtime::connection_vars(&connection);
+                connection.tokens = Some(Arc::new(crate::oauth::ClientCredentialsSource::new(
+                    row.connector.clone(),
+                    plan,
+                    vars,
+                    self.http.clone(),
+                )));
+            }
             return Ok(connection);
         };
         let plan = connection.connector.auth.iter().find_map(|a| match a {

@@ -12,10 +12,12 @@
 //!
 //! Must never log or return a token, a code, a verifier or a client secret.
 
+mod client_credentials;
 mod flow;
 mod source;
 mod token;
 
+pub use client_credentials::ClientCredentialsSource;
 pub use flow::{OAuthFlow, Revocation, STATE_LIFETIME};
 pub use source::StoredTokenSource;
 pub use token::{OAuthClient, TokenSet, read_tokens, revoke, token_request};
