@@ -28,6 +28,7 @@
 //! - [`server`]: the HTTP server of `switchyard serve` (axum).
 //! - [`cli`]: the `switchyard` command line (thin: parse arguments, call the library).
 
+pub mod access;
 pub mod cli;
 pub mod compile;
 pub mod connections;

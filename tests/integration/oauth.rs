@@ -471,3 +471,116 @@ async fn client_credentials_token_is_fetched_once_and_reused() {
         assert_eq!(tokens.access_token().await.unwrap(), "cc-token");
     }
 }
+
+/// `/oauth/{connector}/connect` needs a `write` API key and connects in the key's tenant;
+/// unknown, expired, revoked and read-only keys are refused with JSON errors.
+#[tokio::test]
+async fn connect_route_needs_a_write_key_and_uses_its_tenant() {
+    use switchyard::access::{Scope, create_key};
+    let provider = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": ACCESS, "refresh_token": REFRESH, "expires_in": 3600
+        })))
+        .mount(&provider)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (service, http) = setup(dir.path()).await;
+    let store = service.store.clone();
+    let (write_key, _) = create_key(&store, "acme", Scope::Write, None, None)
+        .await
+        .unwrap();
+    let (read_key, _) = create_key(&store, "acme", Scope::Read, None, None)
+        .await
+        .unwrap();
+    let (revoked_key, revoked) = create_key(&store, "acme", Scope::Admin, None, None)
+        .await
+        .unwrap();
+    assert!(store.revoke_api_key(&revoked.id).await.unwrap());
+    let (expired_key, _) = create_key(
+        &store,
+        "acme",
+        Scope::Admin,
+        None,
+        Some(std::time::Duration::from_millis(1)),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let mut app = switchyard::server::AppState::new(catalog(&provider.uri()));
+    app.oauth = Some(OAuthFlow {
+        connections: service.clone(),
+        http,
+    });
+    app.store = Some(store.clone());
+    app.public_url = Some(base.clone());
+    tokio::spawn(switchyard::server::run(
+        listener,
+        app,
+        std::future::pending(),
+    ));
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let connect = |key: Option<String>| {
+        let mut request = client.get(format!("{base}/oauth/acme/connect?connection=main"));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        async move {
+            let r = request.send().await.unwrap();
+            let status = r.status().as_u16();
+            let location = r
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_string());
+            (status, location, r.text().await.unwrap())
+        }
+    };
+    for (key, status, code) in [
+        (None, 401, "unauthorized"),
+        (
+            Some("sy_0123456789ab_nope".to_string()),
+            401,
+            "unauthorized",
+        ),
+        (Some("not-a-key".to_string()), 401, "unauthorized"),
+        (Some(revoked_key.clone()), 401, "unauthorized"),
+        (Some(expired_key.clone()), 401, "unauthorized"),
+        (Some(read_key.clone()), 403, "forbidden"),
+    ] {
+        let (got, _, body) = connect(key.clone()).await;
+        assert_eq!(got, status, "{key:?}: {body}");
+        let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(json["error"]["code"], code, "{body}");
+        for secret in [&write_key, &read_key, &revoked_key] {
+            assert!(!body.contains(secret.as_str()));
+        }
+    }
+
+    let (status, location, _) = connect(Some(write_key.clone())).await;
+    assert_eq!(status, 303);
+    let location = location.unwrap();
+    assert!(
+        location.starts_with(&format!("{}/authorize?", provider.uri())),
+        "{location}"
+    );
+    let q = query(&location);
+    assert_eq!(q["redirect_uri"], format!("{base}/oauth/callback"));
+    let done = client
+        .get(format!("{base}/oauth/callback?state={}&code=c", q["state"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200);
+    assert!(
+        store.connection("acme", "main").await.unwrap().is_some(),
+        "stored in the key's tenant"
+    );
+    assert!(store.connection("default", "main").await.unwrap().is_none());
+}

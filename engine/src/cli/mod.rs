@@ -1,6 +1,7 @@
 //! The `switchyard` command line. Thin: parse arguments, call the library, map results to
 //! exit codes.
 
+mod apikeys;
 mod call;
 mod connections;
 mod keys;
@@ -49,6 +50,8 @@ pub enum Command {
     Reload(reload::ReloadArgs),
     /// Stored connections: add, list, show, check, remove (secrets encrypted at rest).
     Connections(connections::ConnectionsArgs),
+    /// API keys for the REST API: create (printed once), list, revoke.
+    Apikeys(apikeys::ApiKeysArgs),
     /// Master keys for secrets at rest: generate, rotate.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -84,6 +87,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Reload(args) => reload::run(args),
         Command::Connections(args) => connections::run(args),
         Command::Keys(command) => keys::run(command),
+        Command::Apikeys(args) => apikeys::run(args),
         Command::Call(args) => call::run(args),
         Command::Webhook(command) => webhook::run(command),
         Command::Schedule(command) => schedule::run(command),

@@ -261,6 +261,7 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
         let mut state = AppState::live(catalog.clone());
         state.metrics = crate::metrics::install();
         state.oauth = Some(oauth);
+        state.store = Some(store.clone());
         state.public_url = args.public_url.clone();
         state.webhook_targets = Arc::new(EngineTargets {
             catalog,

@@ -5,6 +5,7 @@
 //! connections and runs come with the run engine. Handlers are thin: they read the shared
 //! [`AppState`] and never parse YAML.
 
+pub mod api;
 mod catalog;
 mod oauth;
 pub mod webhooks;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// Completes OAuth authorizations at `/oauth/callback`; `None`: no OAuth.
     pub oauth: Option<crate::oauth::OAuthFlow>,
+    /// For API key checks; `None`: every API route answers 401.
+    pub store: Option<crate::store::SqliteStore>,
 }
 
 impl AppState {
@@ -46,6 +49,7 @@ impl AppState {
             webhook_body_limit: webhooks::DEFAULT_BODY_LIMIT,
             metrics: None,
             oauth: None,
+            store: None,
         }
     }
 }
@@ -63,6 +67,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/catalog", get(catalog::catalog))
         .route("/metrics", get(metrics))
         .route("/oauth/callback", get(oauth::callback))
+        .route("/oauth/{connector}/connect", get(oauth::connect))
         .with_state(state)
 }
 

@@ -98,3 +98,70 @@ pub async fn callback(
         }
     }
 }
+
+/// `GET /oauth/{connector}/connect?connection=NAME` with a `write` API key: redirects to
+/// the provider to connect (or reconnect) NAME in the key's tenant.
+pub async fn connect(
+    State(state): State<AppState>,
+    axum::extract::Path(connector): axum::extract::Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    use super::api::{ApiError, require};
+    let principal = match require(&state, &headers, crate::access::Scope::Write).await {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let Some(flow) = &state.oauth else {
+        return ApiError::new(StatusCode::NOT_FOUND, "not_found", "OAuth is not set up")
+            .into_response();
+    };
+    let Some(name) = query
+        .get("connection")
+        .filter(|n| !n.is_empty() && n.len() <= 200)
+    else {
+        return ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "query parameter `connection` (the connection's name) is required",
+        )
+        .into_response();
+    };
+    let base = match &state.public_url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => match headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+        {
+            Some(host) => format!("http://{host}"),
+            None => {
+                return ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "no Host header; start the server with --public-url",
+                )
+                .into_response();
+            }
+        },
+    };
+    let catalog = state.catalog.current();
+    match flow
+        .start(
+            &catalog,
+            &principal.tenant,
+            &connector,
+            name,
+            &format!("{base}/oauth/callback"),
+        )
+        .await
+    {
+        Ok(url) => (StatusCode::SEE_OTHER, [(axum::http::header::LOCATION, url)]).into_response(),
+        Err(crate::oauth::OAuthError::Store(e)) => ApiError::internal(e).into_response(),
+        Err(e @ crate::oauth::OAuthError::NotOAuth(_)) => {
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string()).into_response()
+        }
+        Err(e) => {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", e.to_string()).into_response()
+        }
+    }
+}

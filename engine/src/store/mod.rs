@@ -9,6 +9,7 @@
 //! Must never hold a secret: callers pass redacted documents only.
 
 use serde_json::Value as Json;
+mod api_keys;
 mod connections;
 mod events;
 mod oauth;
@@ -18,6 +19,7 @@ mod retention;
 mod schedules;
 mod writer;
 
+pub use api_keys::ApiKeyRow;
 pub use connections::{ConnectionRow, Reseal, new_row as new_connection_row};
 pub use oauth::OAuthState;
 pub use writer::MAX_BATCH;
