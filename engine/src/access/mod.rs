@@ -102,7 +102,7 @@ pub async fn authenticate(store: &SqliteStore, key: &str) -> Result<Option<Princ
     let Some(scope) = Scope::parse(&row.scope) else {
         return Ok(None);
     };
-    Ok((matches && live).then(|| Principal {
+    Ok((matches && live).then_some(Principal {
         key_id: row.id,
         tenant: row.tenant,
         scope,

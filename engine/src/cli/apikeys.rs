@@ -124,8 +124,8 @@ pub fn run(args: ApiKeysArgs) -> ExitCode {
             ApiKeysCommand::List { tenant } => match store.api_keys(tenant.as_deref()).await {
                 Ok(keys) => {
                     println!(
-                        "{:<14} {:<16} {:<6} {:<17} {:<17} {}",
-                        "ID", "TENANT", "SCOPE", "CREATED", "EXPIRES", "STATE"
+                        "{:<14} {:<16} {:<6} {:<17} {:<17} STATE",
+                        "ID", "TENANT", "SCOPE", "CREATED", "EXPIRES"
                     );
                     for k in keys {
                         let state = if k.revoked_at.is_some() {
