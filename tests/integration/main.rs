@@ -11,6 +11,7 @@ mod jsonpath_cts;
 mod no_panic;
 mod oauth;
 mod poller;
+mod rest_api;
 mod retention;
 mod run_engine;
 mod runs_cli;

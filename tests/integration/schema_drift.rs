@@ -63,3 +63,16 @@ fn every_field_has_a_description_with_an_example() {
         );
     }
 }
+
+#[test]
+fn committed_openapi_document_matches_the_api() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/openapi.json");
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == switchyard::server::rest::openapi_json(),
+        "{} is out of date: run `cargo run -- schema`",
+        path.display()
+    );
+    let doc: serde_json::Value = serde_json::from_str(&committed).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+}

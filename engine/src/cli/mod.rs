@@ -30,7 +30,7 @@ pub struct Cli {
 pub enum Command {
     /// Check connector and workflow specs; exit 0 if valid, 1 if not, 2 on usage or IO errors.
     Validate(validate::ValidateArgs),
-    /// Write (or check) the JSON Schemas and the spec reference generated from the spec types.
+    /// Write (or check) the JSON Schemas, the spec reference and the OpenAPI document generated from the types.
     Schema(schema::SchemaArgs),
     /// Run one connector action against the provider and print its output or records.
     Call(call::CallArgs),

@@ -1,4 +1,4 @@
-//! `switchyard schema [--out DIR] [--docs FILE] [--check]`
+//! `switchyard schema [--out DIR] [--docs FILE] [--openapi FILE] [--check]`
 
 use crate::schema::{reference_markdown, schemas};
 use std::path::{Path, PathBuf};
@@ -12,6 +12,9 @@ pub struct SchemaArgs {
     /// Where the generated spec reference goes.
     #[arg(long, default_value = "docs/spec-reference.md")]
     pub docs: PathBuf,
+    /// Where the REST API's OpenAPI document goes.
+    #[arg(long, default_value = "docs/openapi.json")]
+    pub openapi: PathBuf,
     /// Write nothing; exit 1 if a file differs from what the spec types generate.
     #[arg(long)]
     pub check: bool,
@@ -23,6 +26,7 @@ pub fn run(args: SchemaArgs) -> ExitCode {
         .map(|g| (args.out.join(g.file_name), g.contents))
         .collect();
     files.push((args.docs.clone(), reference_markdown()));
+    files.push((args.openapi.clone(), crate::server::rest::openapi_json()));
     let mut drift = false;
     for (path, contents) in files {
         if args.check {

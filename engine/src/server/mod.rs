@@ -8,6 +8,7 @@
 pub mod api;
 mod catalog;
 mod oauth;
+pub mod rest;
 pub mod webhooks;
 
 use crate::plan::{Catalog, LiveCatalog};
@@ -68,6 +69,13 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/oauth/callback", get(oauth::callback))
         .route("/oauth/{connector}/connect", get(oauth::connect))
+        .route("/api/v1/openapi.json", get(rest::openapi))
+        .route("/api/v1/connectors", get(rest::list_connectors))
+        .route("/api/v1/connections", get(rest::list_connections))
+        .route(
+            "/api/v1/connections/{name}",
+            get(rest::show_connection).delete(rest::delete_connection),
+        )
         .with_state(state)
 }
 
