@@ -88,6 +88,8 @@ async fn tenants_see_only_their_own_connections() {
         (Method::GET, "/api/v1/connections"),
         (Method::GET, "/api/v1/connections/gh-a"),
         (Method::DELETE, "/api/v1/connections/gh-a"),
+        (Method::POST, "/api/v1/connections"),
+        (Method::POST, "/api/v1/connections/gh-a/check"),
     ];
     for (method, path) in &routes {
         let (status, body) = call(method.clone(), path, None).await;
@@ -134,6 +136,73 @@ async fn tenants_see_only_their_own_connections() {
     let (status, _) = call(Method::DELETE, "/api/v1/connections/gh-a", Some(&key_a)).await;
     assert_eq!(status, 204);
     assert!(store.connection("a", "gh-a").await.unwrap().is_none());
+
+    // Create (secrets write-only), conflicts and bad input as JSON errors, then check.
+    let github = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::path("/user"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({"login": "a"})),
+        )
+        .mount(&github)
+        .await;
+    let create = |body: serde_json::Value, key: String| {
+        let request = client
+            .post(format!("{base}/api/v1/connections"))
+            .bearer_auth(key)
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        async move {
+            let r = request.send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let new = serde_json::json!({
+        "name": "gh-new", "connector": "github", "auth_mode": "bearer", "base_url": github.uri(),
+        "secrets": { "token": SECRET_A }
+    });
+    let (status, body) = create(new.clone(), key_a.clone()).await;
+    assert_eq!(status, 201, "{body}");
+    assert!(
+        !body.contains(SECRET_A) && body.contains("\"secrets_stored\":true"),
+        "{body}"
+    );
+    assert_eq!(create(new.clone(), key_a.clone()).await.0, 409);
+    assert_eq!(create(new.clone(), key_b_read.clone()).await.0, 403);
+    for bad in [
+        serde_json::json!({ "name": "x", "connector": "githb" }),
+        serde_json::json!({ "name": "x", "connector": "github", "config": { "token": SECRET_A } }),
+        serde_json::json!({ "name": "x", "connector": "github", "extra": 1 }),
+        serde_json::json!({ "name": "", "connector": "github" }),
+    ] {
+        let (status, body) = create(bad.clone(), key_a.clone()).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(json["error"]["code"], "invalid_request", "{body}");
+        assert!(!body.contains(SECRET_A), "{body}");
+    }
+    let broken = client
+        .post(format!("{base}/api/v1/connections"))
+        .bearer_auth(&key_a)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(broken.status(), 400);
+    let (status, body) = call(
+        Method::POST,
+        "/api/v1/connections/gh-new/check",
+        Some(&key_a),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let check: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (check["outcome"].as_str(), check["status"].as_str()),
+        (Some("passed"), Some("active"))
+    );
+    let (status, _) = call(Method::POST, "/api/v1/connections/gh-b/check", Some(&key_a)).await;
+    assert_eq!(status, 404, "another tenant's connection cannot be checked");
 
     let (status, body) = call(Method::GET, "/api/v1/connectors", Some(&key_b_read)).await;
     assert_eq!(status, 200);

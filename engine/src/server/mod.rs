@@ -71,7 +71,14 @@ pub fn router(state: AppState) -> Router {
         .route("/oauth/{connector}/connect", get(oauth::connect))
         .route("/api/v1/openapi.json", get(rest::openapi))
         .route("/api/v1/connectors", get(rest::list_connectors))
-        .route("/api/v1/connections", get(rest::list_connections))
+        .route(
+            "/api/v1/connections",
+            get(rest::list_connections).post(rest::create_connection),
+        )
+        .route(
+            "/api/v1/connections/{name}/check",
+            axum::routing::post(rest::check_connection),
+        )
         .route(
             "/api/v1/connections/{name}",
             get(rest::show_connection).delete(rest::delete_connection),

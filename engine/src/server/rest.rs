@@ -13,7 +13,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
 /// A connector of the catalog.
@@ -183,12 +183,150 @@ pub async fn delete_connection(
     }
 }
 
+/// A connection to create. Secrets are write-only: stored sealed, never returned.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateConnection {
+    /// Unique within the tenant; workflows refer to it.
+    pub name: String,
+    pub connector: String,
+    /// Non-secret config fields.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub config: serde_json::Map<String, serde_json::Value>,
+    /// Secret config fields (the connector marks which are secret).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub secrets: serde_json::Map<String, serde_json::Value>,
+    pub auth_mode: Option<String>,
+    pub base_url: Option<String>,
+}
+
+/// The outcome of a connection check.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckResult {
+    /// `passed`, `failed` or `no_check` (the connector defines none).
+    pub outcome: String,
+    /// The connection's status after the check.
+    pub status: String,
+    pub error: Option<String>,
+}
+
+/// Creates a connection in the key's tenant.
+#[utoipa::path(post, path = "/api/v1/connections", tag = "connections",
+    request_body = CreateConnection,
+    responses((status = 201, body = ConnectionInfo), (status = 400, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn create_connection(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<CreateConnection>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let principal = match require(&state, &headers, Scope::Write).await {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let Json(body) = match body {
+        Ok(b) => b,
+        Err(rejection) => {
+            return ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                rejection.body_text(),
+            )
+            .into_response();
+        }
+    };
+    if body.name.is_empty() || body.name.len() > 100 {
+        return ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "`name` must be 1 to 100 characters",
+        )
+        .into_response();
+    }
+    let Some(flow) = &state.oauth else {
+        return ApiError::internal("no connection service").into_response();
+    };
+    let catalog = state.catalog.current();
+    let new = crate::connections::NewConnection {
+        tenant: principal.tenant,
+        name: body.name,
+        connector: body.connector,
+        config: body.config,
+        secrets: body.secrets,
+        auth_mode: body.auth_mode,
+        base_url: body.base_url,
+    };
+    use crate::connections::ConnectionError as E;
+    match flow.connections.add(&catalog, new).await {
+        Ok(row) => (StatusCode::CREATED, Json(ConnectionInfo::from(&row))).into_response(),
+        Err(e @ E::Exists(_)) => {
+            ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()).into_response()
+        }
+        Err(e @ (E::Invalid(_) | E::UnknownConnector { .. })) => {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", e.to_string()).into_response()
+        }
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+/// Runs the connector's `check` action with the connection and records the outcome.
+#[utoipa::path(post, path = "/api/v1/connections/{name}/check", tag = "connections",
+    params(("name" = String, Path, description = "The connection's name")),
+    responses((status = 200, body = CheckResult), (status = 404, body = ErrorBody),
+              (status = 403, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn check_connection(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let principal = match require(&state, &headers, Scope::Write).await {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let Some(flow) = &state.oauth else {
+        return ApiError::internal("no connection service").into_response();
+    };
+    let service = &flow.connections;
+    let row = match service.store.connection(&principal.tenant, &name).await {
+        Ok(Some(row)) => row,
+        Ok(None) => return not_found("such connection").into_response(),
+        Err(e) => return ApiError::internal(e).into_response(),
+    };
+    let catalog = state.catalog.current();
+    let connection = match service.open(&catalog, &row) {
+        Ok(c) => c,
+        Err(e) => return ApiError::internal(e).into_response(),
+    };
+    let interpreter = crate::interpret::Interpreter::new(flow.http.clone(), Default::default());
+    use crate::connections::CheckOutcome;
+    let (outcome, error) = match service.check(&interpreter, &row, &connection).await {
+        Ok(CheckOutcome::Passed) => ("passed", None),
+        Ok(CheckOutcome::NoCheck) => ("no_check", None),
+        Ok(CheckOutcome::Failed { error, .. }) => ("failed", Some(error)),
+        Err(e) => return ApiError::internal(e).into_response(),
+    };
+    let status = match service.store.connection(&principal.tenant, &name).await {
+        Ok(Some(row)) => row.status,
+        _ => row.status,
+    };
+    Json(CheckResult {
+        outcome: outcome.into(),
+        status,
+        error,
+    })
+    .into_response()
+}
+
 /// The OpenAPI document of this API.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Switchyard API", description = "Connections, connectors, runs. Every request needs `Authorization: Bearer sy_...`; a key reaches one tenant."),
-    paths(list_connectors, list_connections, show_connection, delete_connection),
-    components(schemas(ConnectorInfo, ConnectionInfo, ErrorBody, ErrorDetail)),
+    paths(list_connectors, list_connections, create_connection, show_connection, delete_connection, check_connection),
+    components(schemas(ConnectorInfo, ConnectionInfo, CreateConnection, CheckResult, ErrorBody, ErrorDetail)),
     modifiers(&ApiKeyScheme)
 )]
 pub struct ApiDoc;
