@@ -20,6 +20,26 @@ fn sign(body: &[u8]) -> String {
     super::common::github_signature(SECRET, body)
 }
 
+/// The shipped connectors and workflows, and the `acme-github` connection they use.
+fn shipped_catalog_and_github() -> (Arc<switchyard::plan::Catalog>, Connection) {
+    // reqwest is built without a default TLS provider; every test that makes a client
+    // needs one installed, whichever test runs first.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let (compiled, _) = compile_paths(&[root.join("connectors"), root.join("workflows")]).unwrap();
+    let catalog = Arc::new(compiled.catalog.expect("shipped specs compile"));
+    let github = Connection::new(
+        "acme-github",
+        catalog.connectors["github"].clone(),
+        json!({ "webhook_secret": SECRET })
+            .as_object()
+            .unwrap()
+            .clone(),
+    )
+    .unwrap();
+    (catalog, github)
+}
+
 #[tokio::test]
 async fn a_signed_github_webhook_posts_once_to_slack() {
     let slack = MockServer::start().await;
@@ -34,18 +54,7 @@ async fn a_signed_github_webhook_posts_once_to_slack() {
         .mount(&slack)
         .await;
 
-    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let (compiled, _) = compile_paths(&[root.join("connectors"), root.join("workflows")]).unwrap();
-    let catalog = Arc::new(compiled.catalog.expect("shipped specs compile"));
-    let github = Connection::new(
-        "acme-github",
-        catalog.connectors["github"].clone(),
-        json!({ "webhook_secret": SECRET })
-            .as_object()
-            .unwrap()
-            .clone(),
-    )
-    .unwrap();
+    let (catalog, github) = shipped_catalog_and_github();
     let mut slack_conn = Connection::new(
         "acme-slack",
         catalog.connectors["slack"].clone(),
@@ -174,18 +183,7 @@ async fn a_signed_github_webhook_posts_once_to_slack() {
 /// nothing of it is stored; once runs leave the queue, deliveries are accepted again.
 #[tokio::test]
 async fn a_full_run_queue_refuses_deliveries_with_retry_after() {
-    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let (compiled, _) = compile_paths(&[root.join("connectors"), root.join("workflows")]).unwrap();
-    let catalog = Arc::new(compiled.catalog.expect("shipped specs compile"));
-    let github = Connection::new(
-        "acme-github",
-        catalog.connectors["github"].clone(),
-        json!({ "webhook_secret": SECRET })
-            .as_object()
-            .unwrap()
-            .clone(),
-    )
-    .unwrap();
+    let (catalog, github) = shipped_catalog_and_github();
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("switchyard.db"))
         .await

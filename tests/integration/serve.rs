@@ -16,6 +16,26 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// Spawns `serve` (stderr piped) and waits for its address; the rest of its log stays
+/// readable.
+fn start_serve(
+    command: &mut Command,
+) -> (KillOnDrop, String, BufReader<std::process::ChildStderr>) {
+    let mut child = KillOnDrop(command.stderr(Stdio::piped()).spawn().unwrap());
+    let mut stderr = BufReader::new(child.0.stderr.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "serve exited before listening"
+        );
+        if let Some((_, addr)) = line.trim().split_once("listening on http://") {
+            return (child, addr.to_string(), stderr);
+        }
+    }
+}
+
 fn get(address: &str, path: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(address).expect("server accepts connections");
     write!(
@@ -41,27 +61,12 @@ fn get(address: &str, path: &str) -> (u16, String) {
 fn serve_loads_the_shipped_specs_serves_the_catalog_and_stops_on_sigterm() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let data = tempfile::tempdir().unwrap();
-    let mut child = KillOnDrop(
+    let (mut child, address, _stderr) = start_serve(
         Command::new(env!("CARGO_BIN_EXE_switchyard"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data.path())
-            .current_dir(&root)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
+            .current_dir(&root),
     );
-    let mut stderr = BufReader::new(child.0.stderr.take().unwrap());
-    let mut line = String::new();
-    let address = loop {
-        line.clear();
-        assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
-            "serve exited before listening"
-        );
-        if let Some((_, addr)) = line.trim().split_once("listening on http://") {
-            break addr.to_string();
-        }
-    };
 
     assert_eq!(get(&address, "/healthz"), (200, "ok\n".to_string()));
     assert_eq!(get(&address, "/readyz").0, 200);
@@ -151,24 +156,12 @@ fn reload_puts_valid_specs_in_place_and_refuses_invalid_ones() {
         specs.path().join("bench-hook.yaml"),
     )
     .unwrap();
-    let mut child = KillOnDrop(
+    let (mut child, address, mut stderr) = start_serve(
         Command::new(env!("CARGO_BIN_EXE_switchyard"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data.path())
-            .arg(specs.path())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
+            .arg(specs.path()),
     );
-    let mut stderr = BufReader::new(child.0.stderr.take().unwrap());
-    let mut line = String::new();
-    let address = loop {
-        line.clear();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "serve exited");
-        if let Some((_, addr)) = line.trim().split_once("listening on http://") {
-            break addr.to_string();
-        }
-    };
     // Keep reading the log so the server never blocks on a full pipe.
     std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
     assert!(catalog_workflows(&address).is_empty());
@@ -279,7 +272,7 @@ fn metrics_and_json_logs() {
         r#"{"main": {"connector": "bench-hook", "config": {}}}"#,
     )
     .unwrap();
-    let mut child = KillOnDrop(
+    let (_child, address, stderr) = start_serve(
         Command::new(env!("CARGO_BIN_EXE_switchyard"))
             .args([
                 "serve",
@@ -294,20 +287,8 @@ fn metrics_and_json_logs() {
             .arg(&connections)
             .arg(specs.path().join("bench-hook.yaml"))
             .arg(specs.path().join("echo.yaml"))
-            .env("SWITCHYARD_LOG", "info")
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
+            .env("SWITCHYARD_LOG", "info"),
     );
-    let mut stderr = BufReader::new(child.0.stderr.take().unwrap());
-    let mut line = String::new();
-    let address = loop {
-        line.clear();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "serve exited");
-        if let Some((_, addr)) = line.trim().split_once("listening on http://") {
-            break addr.to_string();
-        }
-    };
     let (lines_out, lines_in) = std::sync::mpsc::channel::<String>();
     std::thread::spawn(move || {
         for line in stderr.lines().map_while(Result::ok) {

@@ -150,6 +150,15 @@ impl OAuthFlow {
         Ok(url.to_string())
     }
 
+    /// Drops a pending authorization the provider declined, so its link cannot complete.
+    pub async fn abandon(&self, state: &str) -> Result<(), OAuthError> {
+        self.connections
+            .store
+            .take_oauth_state(&hash(state))
+            .await?;
+        Ok(())
+    }
+
     /// Completes an authorization: takes the state (once), exchanges the code and stores
     /// the tokens in the connection (created if it did not exist).
     pub async fn callback(

@@ -90,42 +90,7 @@ pub async fn token_request(
             form.push((name.clone(), text));
         }
     }
-    let mut headers = vec![
-        (
-            "content-type".to_string(),
-            "application/x-www-form-urlencoded".to_string(),
-        ),
-        ("accept".to_string(), "application/json".to_string()),
-    ];
-    match plan.client_auth {
-        ClientAuthMethod::Header => {
-            // RFC 6749 2.3.1: both parts form-encoded before Basic encoding.
-            let user = form_encode(&client.id);
-            let pass = form_encode(client.secret.as_deref().unwrap_or(""));
-            let basic = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
-            headers.push(("authorization".to_string(), format!("Basic {basic}")));
-        }
-        ClientAuthMethod::Body => {
-            form.push(("client_id".into(), client.id.clone()));
-            if let Some(secret) = &client.secret {
-                form.push(("client_secret".into(), secret.clone()));
-            }
-        }
-    }
-    let body: String = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(form.iter())
-        .finish();
-    let response = http
-        .send(HttpRequest {
-            method: reqwest::Method::POST,
-            url,
-            headers,
-            body: Some(body.into()),
-            timeout: Duration::from_secs(30),
-            max_response_bytes: 1 << 20,
-        })
-        .await
-        .map_err(|e| OAuthError::Transport(e.to_string()))?;
+    let response = post_form(http, plan, client, url, form, true).await?;
     let json: Json = serde_json::from_slice(&response.body).unwrap_or(Json::Null);
     // RFC 6749 5.2 errors (some providers answer 200 with an `error` field).
     if let Some(code) = json.get("error").and_then(Json::as_str) {
@@ -149,6 +114,53 @@ pub async fn token_request(
         )));
     }
     read_tokens(&plan.token_response, &json, previous)
+}
+
+/// POSTs a form to a token or revocation endpoint, with the client authenticated as the
+/// spec says (`client_auth`: Basic header or form fields).
+async fn post_form(
+    http: &dyn HttpClient,
+    plan: &OAuth2Plan,
+    client: &OAuthClient,
+    url: url::Url,
+    mut form: Vec<(String, String)>,
+    accept_json: bool,
+) -> Result<crate::interpret::HttpResponse, OAuthError> {
+    let mut headers = vec![(
+        "content-type".to_string(),
+        "application/x-www-form-urlencoded".to_string(),
+    )];
+    if accept_json {
+        headers.push(("accept".to_string(), "application/json".to_string()));
+    }
+    match plan.client_auth {
+        ClientAuthMethod::Header => {
+            // RFC 6749 2.3.1: both parts form-encoded before Basic encoding.
+            let user = form_encode(&client.id);
+            let pass = form_encode(client.secret.as_deref().unwrap_or(""));
+            let basic = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+            headers.push(("authorization".to_string(), format!("Basic {basic}")));
+        }
+        ClientAuthMethod::Body => {
+            form.push(("client_id".into(), client.id.clone()));
+            if let Some(secret) = &client.secret {
+                form.push(("client_secret".into(), secret.clone()));
+            }
+        }
+    }
+    let body: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form.iter())
+        .finish();
+    http.send(HttpRequest {
+        method: reqwest::Method::POST,
+        url,
+        headers,
+        body: Some(body.into()),
+        timeout: Duration::from_secs(30),
+        max_response_bytes: 1 << 20,
+    })
+    .await
+    .map_err(|e| OAuthError::Transport(e.to_string()))
 }
 
 fn form_encode(text: &str) -> String {
@@ -220,42 +232,11 @@ pub async fn revoke(
         Some(refresh) => (refresh.clone(), "refresh_token"),
         None => (tokens.access_token.clone(), "access_token"),
     };
-    let mut form = vec![
+    let form = vec![
         ("token".to_string(), token),
         ("token_type_hint".to_string(), hint.to_string()),
     ];
-    let mut headers = vec![(
-        "content-type".to_string(),
-        "application/x-www-form-urlencoded".to_string(),
-    )];
-    match plan.client_auth {
-        ClientAuthMethod::Header => {
-            let user = form_encode(&client.id);
-            let pass = form_encode(client.secret.as_deref().unwrap_or(""));
-            let basic = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
-            headers.push(("authorization".to_string(), format!("Basic {basic}")));
-        }
-        ClientAuthMethod::Body => {
-            form.push(("client_id".into(), client.id.clone()));
-            if let Some(secret) = &client.secret {
-                form.push(("client_secret".into(), secret.clone()));
-            }
-        }
-    }
-    let body: String = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(form.iter())
-        .finish();
-    let response = http
-        .send(HttpRequest {
-            method: reqwest::Method::POST,
-            url,
-            headers,
-            body: Some(body.into()),
-            timeout: Duration::from_secs(30),
-            max_response_bytes: 1 << 20,
-        })
-        .await
-        .map_err(|e| OAuthError::Transport(e.to_string()))?;
+    let response = post_form(http, plan, client, url, form, false).await?;
     if (200..300).contains(&response.status) {
         Ok(())
     } else {

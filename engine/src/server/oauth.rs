@@ -41,13 +41,7 @@ pub async fn callback(
     if let Some(error) = query.get("error") {
         // The user said no, or the provider refused; the pending authorization is dropped.
         if let Some(s) = query.get("state") {
-            let _ = flow
-                .connections
-                .store
-                .take_oauth_state(&hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
-                    s.as_bytes(),
-                )))
-                .await;
+            let _ = flow.abandon(s).await;
         }
         let code: String = error
             .chars()

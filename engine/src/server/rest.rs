@@ -85,14 +85,42 @@ fn not_found(what: &str) -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no {what}"))
 }
 
+fn store(state: &AppState) -> Result<&crate::store::SqliteStore, ApiError> {
+    state
+        .store
+        .as_ref()
+        .ok_or_else(|| ApiError::internal("the API has no store"))
+}
+
+fn flow(state: &AppState) -> Result<&crate::oauth::OAuthFlow, ApiError> {
+    state
+        .oauth
+        .as_ref()
+        .ok_or_else(|| ApiError::internal("the API has no connection service"))
+}
+
+/// A connection of `tenant`; another tenant's is a 404 like a missing one.
+async fn tenant_connection(
+    store: &crate::store::SqliteStore,
+    tenant: &str,
+    name: &str,
+) -> Result<ConnectionRow, ApiError> {
+    store
+        .connection(tenant, name)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| not_found("such connection"))
+}
+
 /// Every connector of the catalog.
 #[utoipa::path(get, path = "/api/v1/connectors", tag = "connectors",
     responses((status = 200, body = [ConnectorInfo]), (status = 401, body = ErrorBody)),
     security(("api_key" = [])))]
-pub async fn list_connectors(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Err(e) = require(&state, &headers, Scope::Read).await {
-        return e.into_response();
-    }
+pub async fn list_connectors(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    require(&state, &headers, Scope::Read).await?;
     let catalog = state.catalog.current();
     let list: Vec<ConnectorInfo> = catalog
         .connectors
@@ -106,25 +134,24 @@ pub async fn list_connectors(State(state): State<AppState>, headers: HeaderMap) 
             triggers: c.triggers.keys().cloned().collect(),
         })
         .collect();
-    Json(list).into_response()
+    Ok(Json(list).into_response())
 }
 
 /// The key's tenant's connections, by name.
 #[utoipa::path(get, path = "/api/v1/connections", tag = "connections",
     responses((status = 200, body = [ConnectionInfo]), (status = 401, body = ErrorBody)),
     security(("api_key" = [])))]
-pub async fn list_connections(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let principal = match require(&state, &headers, Scope::Read).await {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
-    };
-    let Some(store) = &state.store else {
-        return ApiError::internal("no store").into_response();
-    };
-    match store.connections(Some(&principal.tenant)).await {
-        Ok(rows) => Json(rows.iter().map(ConnectionInfo::from).collect::<Vec<_>>()).into_response(),
-        Err(e) => ApiError::internal(e).into_response(),
-    }
+pub async fn list_connections(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let principal = require(&state, &headers, Scope::Read).await?;
+    let store = store(&state)?;
+    let rows = store
+        .connections(Some(&principal.tenant))
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Json(rows.iter().map(ConnectionInfo::from).collect::<Vec<_>>()).into_response())
 }
 
 /// One connection of the key's tenant.
@@ -137,19 +164,11 @@ pub async fn show_connection(
     State(state): State<AppState>,
     Path(name): Path<String>,
     headers: HeaderMap,
-) -> Response {
-    let principal = match require(&state, &headers, Scope::Read).await {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
-    };
-    let Some(store) = &state.store else {
-        return ApiError::internal("no store").into_response();
-    };
-    match store.connection(&principal.tenant, &name).await {
-        Ok(Some(row)) => Json(ConnectionInfo::from(&row)).into_response(),
-        Ok(None) => not_found("such connection").into_response(),
-        Err(e) => ApiError::internal(e).into_response(),
-    }
+) -> Result<Response, ApiError> {
+    let principal = require(&state, &headers, Scope::Read).await?;
+    let store = store(&state)?;
+    let row = tenant_connection(store, &principal.tenant, &name).await?;
+    Ok(Json(ConnectionInfo::from(&row)).into_response())
 }
 
 /// Removes a connection of the key's tenant, revoking its OAuth tokens first where the
@@ -162,25 +181,19 @@ pub async fn delete_connection(
     State(state): State<AppState>,
     Path(name): Path<String>,
     headers: HeaderMap,
-) -> Response {
-    let principal = match require(&state, &headers, Scope::Write).await {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
-    };
-    let Some(flow) = &state.oauth else {
-        return ApiError::internal("no connection service").into_response();
-    };
+) -> Result<Response, ApiError> {
+    let principal = require(&state, &headers, Scope::Write).await?;
+    let flow = flow(&state)?;
     let catalog = state.catalog.current();
-    match flow.disconnect(&catalog, &principal.tenant, &name).await {
-        Ok(Some(revocation)) => {
-            if let crate::oauth::Revocation::Failed(e) = revocation {
-                tracing::warn!(connection = %name, error = %e, "tokens not revoked at the provider");
-            }
-            StatusCode::NO_CONTENT.into_response()
-        }
-        Ok(None) => not_found("such connection").into_response(),
-        Err(e) => ApiError::internal(e).into_response(),
+    let revocation = flow
+        .disconnect(&catalog, &principal.tenant, &name)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| not_found("such connection"))?;
+    if let crate::oauth::Revocation::Failed(e) = revocation {
+        tracing::warn!(connection = %name, error = %e, "tokens not revoked at the provider");
     }
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// A connection to create. Secrets are write-only: stored sealed, never returned.
@@ -222,33 +235,23 @@ pub async fn create_connection(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Json<CreateConnection>, axum::extract::rejection::JsonRejection>,
-) -> Response {
-    let principal = match require(&state, &headers, Scope::Write).await {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
-    };
-    let Json(body) = match body {
-        Ok(b) => b,
-        Err(rejection) => {
-            return ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                rejection.body_text(),
-            )
-            .into_response();
-        }
-    };
+) -> Result<Response, ApiError> {
+    let principal = require(&state, &headers, Scope::Write).await?;
+    let Json(body) = body.map_err(|rejection| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            rejection.body_text(),
+        )
+    })?;
     if body.name.is_empty() || body.name.len() > 100 {
-        return ApiError::new(
+        return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             "`name` must be 1 to 100 characters",
-        )
-        .into_response();
+        ));
     }
-    let Some(flow) = &state.oauth else {
-        return ApiError::internal("no connection service").into_response();
-    };
+    let flow = flow(&state)?;
     let catalog = state.catalog.current();
     let new = crate::connections::NewConnection {
         tenant: principal.tenant,
@@ -260,16 +263,18 @@ pub async fn create_connection(
         base_url: body.base_url,
     };
     use crate::connections::ConnectionError as E;
-    match flow.connections.add(&catalog, new).await {
-        Ok(row) => (StatusCode::CREATED, Json(ConnectionInfo::from(&row))).into_response(),
-        Err(e @ E::Exists(_)) => {
-            ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()).into_response()
-        }
-        Err(e @ (E::Invalid(_) | E::UnknownConnector { .. })) => {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", e.to_string()).into_response()
-        }
-        Err(e) => ApiError::internal(e).into_response(),
-    }
+    let row = flow
+        .connections
+        .add(&catalog, new)
+        .await
+        .map_err(|e| match e {
+            E::Exists(_) => ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()),
+            E::Invalid(_) | E::UnknownConnector { .. } => {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", e.to_string())
+            }
+            e => ApiError::internal(e),
+        })?;
+    Ok((StatusCode::CREATED, Json(ConnectionInfo::from(&row))).into_response())
 }
 
 /// Runs the connector's `check` action with the connection and records the outcome.
@@ -282,43 +287,30 @@ pub async fn check_connection(
     State(state): State<AppState>,
     Path(name): Path<String>,
     headers: HeaderMap,
-) -> Response {
-    let principal = match require(&state, &headers, Scope::Write).await {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
-    };
-    let Some(flow) = &state.oauth else {
-        return ApiError::internal("no connection service").into_response();
-    };
+) -> Result<Response, ApiError> {
+    let principal = require(&state, &headers, Scope::Write).await?;
+    let flow = flow(&state)?;
     let service = &flow.connections;
-    let row = match service.store.connection(&principal.tenant, &name).await {
-        Ok(Some(row)) => row,
-        Ok(None) => return not_found("such connection").into_response(),
-        Err(e) => return ApiError::internal(e).into_response(),
-    };
+    let row = tenant_connection(&service.store, &principal.tenant, &name).await?;
     let catalog = state.catalog.current();
-    let connection = match service.open(&catalog, &row) {
-        Ok(c) => c,
-        Err(e) => return ApiError::internal(e).into_response(),
-    };
+    let connection = service.open(&catalog, &row).map_err(ApiError::internal)?;
     let interpreter = crate::interpret::Interpreter::new(flow.http.clone(), Default::default());
     use crate::connections::CheckOutcome;
-    let (outcome, error) = match service.check(&interpreter, &row, &connection).await {
-        Ok(CheckOutcome::Passed) => ("passed", None),
-        Ok(CheckOutcome::NoCheck) => ("no_check", None),
-        Ok(CheckOutcome::Failed { error, .. }) => ("failed", Some(error)),
-        Err(e) => return ApiError::internal(e).into_response(),
+    let checked = service
+        .check(&interpreter, &row, &connection)
+        .await
+        .map_err(ApiError::internal)?;
+    let (outcome, status, error) = match checked {
+        CheckOutcome::Passed => ("passed", "active".to_string(), None),
+        CheckOutcome::NoCheck => ("no_check", row.status, None),
+        CheckOutcome::Failed { status, error } => ("failed", status.to_string(), Some(error)),
     };
-    let status = match service.store.connection(&principal.tenant, &name).await {
-        Ok(Some(row)) => row.status,
-        _ => row.status,
-    };
-    Json(CheckResult {
+    Ok(Json(CheckResult {
         outcome: outcome.into(),
         status,
         error,
     })
-    .into_response()
+    .into_response())
 }
 
 /// The OpenAPI document of this API.
