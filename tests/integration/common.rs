@@ -27,3 +27,93 @@ pub fn github_signature(secret: &str, body: &[u8]) -> String {
         ))
     )
 }
+
+/// A store for a test, on one backend, removed by [`TestStore::cleanup`] (a SQLite file
+/// in a temporary directory, or a PostgreSQL schema of its own).
+pub struct TestStore {
+    pub backend: &'static str,
+    pub store: switchyard::store::Store,
+    _dir: Option<tempfile::TempDir>,
+    schema: Option<(String, String)>,
+}
+
+/// The URL of the PostgreSQL the tests may use, or `None` (and a note on stderr that the
+/// PostgreSQL half of `what` was skipped).
+pub fn postgres_url(what: &str) -> Option<String> {
+    match std::env::var("SWITCHYARD_TEST_POSTGRES_URL") {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ => {
+            eprintln!(
+                "SKIPPED on PostgreSQL: {what} (set SWITCHYARD_TEST_POSTGRES_URL; .ci/run does)"
+            );
+            None
+        }
+    }
+}
+
+impl TestStore {
+    /// A fresh SQLite store.
+    pub async fn sqlite() -> TestStore {
+        let dir = tempfile::tempdir().unwrap();
+        let store = switchyard::store::Store::open_sqlite(&dir.path().join("switchyard.db"))
+            .await
+            .unwrap();
+        TestStore {
+            backend: "sqlite",
+            store,
+            _dir: Some(dir),
+            schema: None,
+        }
+    }
+
+    /// A fresh PostgreSQL store in a schema of its own, so tests run in parallel.
+    pub async fn postgres(url: &str) -> TestStore {
+        use sqlx::Connection;
+        use std::str::FromStr;
+        let schema = format!("sy_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        let options = sqlx::postgres::PgConnectOptions::from_str(url)
+            .unwrap()
+            .options([("search_path", schema.as_str())]);
+        let store = switchyard::store::PgStore::open_with(options)
+            .await
+            .unwrap()
+            .into();
+        TestStore {
+            backend: "postgres",
+            store,
+            _dir: None,
+            schema: Some((url.to_string(), schema)),
+        }
+    }
+
+    /// SQLite, and PostgreSQL when the tests may use it.
+    pub async fn all(what: &str) -> Vec<TestStore> {
+        let mut stores = vec![TestStore::sqlite().await];
+        if let Some(url) = postgres_url(what) {
+            stores.push(TestStore::postgres(&url).await);
+        }
+        stores
+    }
+
+    /// Drops the PostgreSQL schema (the SQLite directory goes with `self`).
+    pub async fn cleanup(self) {
+        use sqlx::Connection;
+        let TestStore { store, schema, .. } = self;
+        drop(store);
+        if let Some((url, schema)) = schema
+            && let Ok(mut admin) = sqlx::PgConnection::connect(&url).await
+        {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP SCHEMA IF EXISTS {schema} CASCADE"
+            )))
+            .execute(&mut admin)
+            .await;
+        }
+    }
+}

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use switchyard::store::SqliteStore;
+use switchyard::store::Store;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -162,7 +162,7 @@ async fn kill_9_twice_loses_nothing_and_runs_nothing_twice() {
     assert_eq!(accepted.load(Ordering::SeqCst), TOTAL);
 
     // Wait for every run to finish.
-    let store = SqliteStore::open(&data.join("switchyard.db"))
+    let store = Store::open_sqlite(&data.join("switchyard.db"))
         .await
         .unwrap();
     // Normally a few seconds; generous for a loaded 2-core CI machine, where a run cut off

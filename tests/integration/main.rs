@@ -19,6 +19,7 @@ mod scheduler;
 mod schema_drift;
 mod serve;
 mod shipped_specs;
+mod store;
 mod webhook_cli;
 mod webhook_server;
 mod webhooks;

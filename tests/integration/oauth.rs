@@ -12,7 +12,7 @@ use switchyard::interpret::{HttpClient, ReqwestClient};
 use switchyard::oauth::{OAuthError, OAuthFlow, StoredTokenSource, TokenSet};
 use switchyard::plan::Catalog;
 use switchyard::secrets::{Keyring, MasterKey};
-use switchyard::store::{OAuthState, SqliteStore, new_connection_row};
+use switchyard::store::{OAuthState, Store, new_connection_row};
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -41,7 +41,9 @@ fn catalog(provider: &str) -> Catalog {
 
 async fn setup(dir: &std::path::Path) -> (ConnectionService, Arc<dyn HttpClient>) {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let store = SqliteStore::open(&dir.join("switchyard.db")).await.unwrap();
+    let store = Store::open_sqlite(&dir.join("switchyard.db"))
+        .await
+        .unwrap();
     let service = ConnectionService {
         store,
         keyring: Arc::new(Keyring::new(MasterKey::generate())),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use switchyard::compile::{SourceFile, compile_sources};
 use switchyard::interpret::{Connection, Interpreter, Options, ReqwestClient};
 use switchyard::runtime::{Engine, PollOutcome, StaticConnections};
-use switchyard::store::SqliteStore;
+use switchyard::store::Store;
 use wiremock::matchers::{path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -96,7 +96,7 @@ async fn polls_emit_each_new_item_once() {
     )
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
+    let store = Store::open_sqlite(&dir.path().join("db")).await.unwrap();
     let client: Arc<dyn switchyard::interpret::HttpClient> =
         Arc::new(ReqwestClient::new().unwrap());
     let engine = Engine {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use switchyard::access::{Scope, create_key};
 use switchyard::connections::{ConnectionService, NewConnection};
 use switchyard::secrets::{Keyring, MasterKey};
-use switchyard::store::SqliteStore;
+use switchyard::store::Store;
 
 const SECRET_A: &str = "whsec-tenant-a-0123456789";
 const SECRET_B: &str = "whsec-tenant-b-0123456789";
@@ -18,7 +18,7 @@ async fn tenants_see_only_their_own_connections() {
     let (compiled, _) = switchyard::compile::compile_paths(&[root.join("connectors")]).unwrap();
     let catalog = compiled.catalog.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("switchyard.db"))
+    let store = Store::open_sqlite(&dir.path().join("switchyard.db"))
         .await
         .unwrap();
     let service = ConnectionService {

@@ -3,9 +3,9 @@
 
 use serde_json::json;
 use std::time::Duration;
-use switchyard::store::{NewRun, SqliteStore, StepRecord};
+use switchyard::store::{NewRun, StepRecord, Store};
 
-async fn finished_runs(store: &SqliteStore, workflow: &str, n: usize, padding: usize) {
+async fn finished_runs(store: &Store, workflow: &str, n: usize, padding: usize) {
     for _ in 0..n {
         let id = store
             .queue_run(&NewRun {
@@ -41,7 +41,7 @@ fn now_ms() -> i64 {
 async fn old_and_surplus_runs_are_deleted_and_the_file_shrinks() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db");
-    let store = SqliteStore::open(&path).await.unwrap();
+    let store = Store::open_sqlite(&path).await.unwrap();
     let day = Duration::from_secs(24 * 3600);
 
     // Keep the newest 2 per workflow.

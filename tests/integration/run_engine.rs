@@ -10,7 +10,7 @@ use switchyard::compile::compile_paths;
 use switchyard::interpret::{Connection, Interpreter, Options, ReqwestClient};
 use switchyard::runtime::{Engine, EngineTargets, StaticConnections};
 use switchyard::server::{AppState, run};
-use switchyard::store::SqliteStore;
+use switchyard::store::Store;
 use wiremock::matchers::{body_partial_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -69,7 +69,7 @@ async fn a_signed_github_webhook_posts_once_to_slack() {
     let connections = StaticConnections::new([github, slack_conn]).into_arc();
 
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("switchyard.db"))
+    let store = Store::open_sqlite(&dir.path().join("switchyard.db"))
         .await
         .unwrap();
     let client: Arc<dyn switchyard::interpret::HttpClient> =
@@ -167,7 +167,7 @@ async fn a_signed_github_webhook_posts_once_to_slack() {
     let steps = store.steps(&runs[0].id).await.unwrap();
     assert_eq!(steps.len(), 1);
     assert_eq!(
-        steps[0].output,
+        steps[0].step.output,
         Some(json!({ "ts": "1.2", "channel": "C1" }))
     );
 
@@ -185,7 +185,7 @@ async fn a_signed_github_webhook_posts_once_to_slack() {
 async fn a_full_run_queue_refuses_deliveries_with_retry_after() {
     let (catalog, github) = shipped_catalog_and_github();
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("switchyard.db"))
+    let store = Store::open_sqlite(&dir.path().join("switchyard.db"))
         .await
         .unwrap();
     let mut state = AppState::new(switchyard::plan::Catalog::default());

@@ -3,7 +3,7 @@
 use super::common::{stdout as out, switchyard};
 use serde_json::json;
 use std::process::Command;
-use switchyard::store::{NewRun, SqliteStore, StepRecord};
+use switchyard::store::{NewRun, StepRecord, Store};
 
 #[test]
 fn run_executes_a_workflow_locally_with_mocked_steps() {
@@ -47,7 +47,7 @@ fn run_executes_a_workflow_locally_with_mocked_steps() {
 #[tokio::test]
 async fn runs_list_show_retry_and_replay() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("switchyard.db"))
+    let store = Store::open_sqlite(&dir.path().join("switchyard.db"))
         .await
         .unwrap();
     let id = store
@@ -110,7 +110,10 @@ async fn runs_list_show_retry_and_replay() {
     // Retried from the failed step: the succeeded step stays journaled.
     let steps = store.steps(&id).await.unwrap();
     assert_eq!(
-        steps.iter().map(|s| s.step_id.as_str()).collect::<Vec<_>>(),
+        steps
+            .iter()
+            .map(|s| s.step.step_id.as_str())
+            .collect::<Vec<_>>(),
         ["a"]
     );
     assert_eq!(store.run(&id).await.unwrap().unwrap().status, "queued");

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use switchyard::compile::{SourceFile, compile_sources};
 use switchyard::plan::LiveCatalog;
 use switchyard::schedule::{Clock, Scheduler};
-use switchyard::store::SqliteStore;
+use switchyard::store::Store;
 
 struct ManualClock(Mutex<DateTime<Utc>>);
 
@@ -46,9 +46,9 @@ fn catalog_with(extra: &str) -> Arc<LiveCatalog> {
 async fn setup(
     catchup: &str,
     overlap: &str,
-) -> (Scheduler, Arc<ManualClock>, SqliteStore, tempfile::TempDir) {
+) -> (Scheduler, Arc<ManualClock>, Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
+    let store = Store::open_sqlite(&dir.path().join("db")).await.unwrap();
     let clock = Arc::new(ManualClock(Mutex::new(Utc::now())));
     let scheduler = Scheduler {
         catalog: catalog(catchup, overlap),
@@ -167,7 +167,7 @@ async fn overlap_skip_records_a_skipped_firing_and_queue_waits() {
 #[tokio::test]
 async fn workflow_concurrency_limits_running_runs() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
+    let store = Store::open_sqlite(&dir.path().join("db")).await.unwrap();
     store
         .set_workflow_limits(&[("limited".into(), 2)])
         .await

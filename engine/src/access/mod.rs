@@ -7,7 +7,7 @@
 //!
 //! Must never log or store a key's secret part.
 
-use crate::store::{ApiKeyRow, SqliteStore, StoreError, now_ms};
+use crate::store::{ApiKeyRow, Store, StoreError, now_ms};
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -53,7 +53,7 @@ fn hash(secret: &str) -> String {
 
 /// Creates a key; returns the full key (to show once) and its row.
 pub async fn create_key(
-    store: &SqliteStore,
+    store: &Store,
     tenant: &str,
     scope: Scope,
     name: Option<String>,
@@ -81,7 +81,7 @@ pub async fn create_key(
 }
 
 /// Checks a presented key; `None` if unknown, malformed, expired or revoked.
-pub async fn authenticate(store: &SqliteStore, key: &str) -> Result<Option<Principal>, StoreError> {
+pub async fn authenticate(store: &Store, key: &str) -> Result<Option<Principal>, StoreError> {
     let Some(rest) = key.strip_prefix("sy_") else {
         return Ok(None);
     };

@@ -2,7 +2,7 @@
 //! each. A key is printed once, at creation; only its hash is stored.
 
 use crate::access::{Scope, create_key};
-use crate::store::SqliteStore;
+use crate::store::Store;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -97,7 +97,7 @@ pub fn run(args: ApiKeysArgs) -> ExitCode {
         if let Err(e) = std::fs::create_dir_all(&args.data_dir) {
             return super::usage_error(format!("cannot create {}: {e}", args.data_dir.display()));
         }
-        let store = match SqliteStore::open(&args.data_dir.join("switchyard.db")).await {
+        let store = match Store::open_sqlite(&args.data_dir.join("switchyard.db")).await {
             Ok(s) => s,
             Err(e) => return super::usage_error(e),
         };

@@ -10,7 +10,7 @@ use crate::connections::{
 };
 use crate::interpret::{HttpClient, Interpreter, Options, ReqwestClient};
 use crate::secrets::{KeySource, Keyring};
-use crate::store::{ConnectionRow, SqliteStore};
+use crate::store::{ConnectionRow, Store};
 use serde_json::{Map, Value as Json};
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
@@ -116,7 +116,7 @@ pub fn run(args: ConnectionsArgs) -> ExitCode {
         if let Err(e) = std::fs::create_dir_all(&args.data_dir) {
             return super::usage_error(format!("cannot create {}: {e}", args.data_dir.display()));
         }
-        let store = match SqliteStore::open(&args.data_dir.join("switchyard.db")).await {
+        let store = match Store::open_sqlite(&args.data_dir.join("switchyard.db")).await {
             Ok(s) => s,
             Err(e) => return fail(e),
         };

@@ -2,7 +2,7 @@
 
 use crate::connections::ConnectionService;
 use crate::secrets::{KeySource, Keyring, MasterKey};
-use crate::store::SqliteStore;
+use crate::store::Store;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -93,7 +93,7 @@ fn rotate(data_dir: PathBuf) -> ExitCode {
         Err(e) => return super::usage_error(e),
     };
     let resealed = runtime.block_on(async {
-        let store = SqliteStore::open(&data_dir.join("switchyard.db"))
+        let store = Store::open_sqlite(&data_dir.join("switchyard.db"))
             .await
             .map_err(|e| e.to_string())?;
         let service = ConnectionService {

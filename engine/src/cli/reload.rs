@@ -9,7 +9,7 @@
 
 use crate::diag::{OutputFormat, render};
 use crate::plan::{Catalog, LiveCatalog};
-use crate::store::SqliteStore;
+use crate::store::Store;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -49,7 +49,7 @@ pub fn load_catalog(paths: &[PathBuf]) -> Result<(Catalog, Option<String>), Stri
 pub struct Reloader {
     pub paths: Vec<PathBuf>,
     pub catalog: Arc<LiveCatalog>,
-    pub store: SqliteStore,
+    pub store: Store,
     pub wake: Arc<tokio::sync::Notify>,
     pub data_dir: PathBuf,
 }

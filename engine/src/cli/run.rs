@@ -5,7 +5,7 @@
 use crate::interpret::{HttpClient, Interpreter, Options, ReqwestClient};
 use crate::plan::WorkflowTriggerPlan;
 use crate::runtime::{Connections, Engine, StaticConnections};
-use crate::store::{NewRun, SqliteStore};
+use crate::store::{NewRun, Store};
 use serde_json::{Value as Json, json};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -111,7 +111,7 @@ pub fn run(args: RunArgs) -> ExitCode {
             Ok(d) => d,
             Err(e) => return super::usage_error(e),
         };
-        let store = match SqliteStore::open(&dir.join("run.db")).await {
+        let store = match Store::open_sqlite(&dir.join("run.db")).await {
             Ok(s) => s,
             Err(e) => return super::usage_error(e),
         };
@@ -140,7 +140,7 @@ pub fn run(args: RunArgs) -> ExitCode {
             return super::usage_error(e);
         }
         let steps = store.steps(&id).await.unwrap_or_default();
-        for step in &steps {
+        for crate::store::StepRow { step, .. } in &steps {
             match step.status.as_str() {
                 "succeeded" => println!(
                     "ok      {} ({} attempt{}): {}",

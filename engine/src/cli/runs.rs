@@ -1,6 +1,6 @@
 //! `switchyard runs list|show|retry|replay`: run history in the data directory's database.
 
-use crate::store::{NewRun, SqliteStore};
+use crate::store::{NewRun, Store};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -51,7 +51,7 @@ pub fn run(args: RunsArgs) -> ExitCode {
         Err(e) => return super::usage_error(e),
     };
     runtime.block_on(async move {
-        let store = match SqliteStore::open(&db).await {
+        let store = match Store::open_sqlite(&db).await {
             Ok(s) => s,
             Err(e) => return super::usage_error(e),
         };
@@ -66,7 +66,7 @@ pub fn run(args: RunsArgs) -> ExitCode {
 }
 
 async fn command(
-    store: &SqliteStore,
+    store: &Store,
     command: RunsCommand,
 ) -> Result<ExitCode, crate::store::StoreError> {
     match command {
@@ -76,7 +76,12 @@ async fn command(
             limit,
         } => {
             for run in store
-                .find_runs(workflow.as_deref(), status.as_deref(), limit)
+                .find_runs(&crate::store::RunFilter {
+                    workflow,
+                    status,
+                    limit,
+                    ..Default::default()
+                })
                 .await?
             {
                 println!(
@@ -98,7 +103,7 @@ async fn command(
                 println!("error: {error}");
             }
             println!("trigger: {}", run.trigger);
-            for step in store.steps(&id).await? {
+            for crate::store::StepRow { step, .. } in store.steps(&id).await? {
                 println!(
                     "step {}: {} after {} attempt(s){}{}",
                     step.step_id,

@@ -8,7 +8,7 @@ use crate::runtime::LayeredConnections;
 use crate::runtime::{Connections, Engine, EngineTargets, StaticConnections};
 use crate::secrets::{KeySource, Keyring};
 use crate::server::{AppState, run, shutdown_signal};
-use crate::store::SqliteStore;
+use crate::store::Store;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -120,7 +120,7 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
     };
     runtime.block_on(async move {
         let db = args.data_dir.join("switchyard.db");
-        let store = match SqliteStore::open(&db).await {
+        let store = match Store::open_sqlite(&db).await {
             Ok(s) => s,
             Err(error) => {
                 eprintln!("error: cannot open {}: {error}", db.display());
@@ -299,7 +299,7 @@ fn hostname() -> String {
 
 /// Applies retention now and then every hour, until shutdown.
 async fn prune_loop(
-    store: SqliteStore,
+    store: Store,
     max_age: Duration,
     keep: u32,
     mut shutdown: tokio::sync::watch::Receiver<bool>,

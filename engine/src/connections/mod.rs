@@ -15,13 +15,13 @@ use crate::diag::did_you_mean_suffix;
 use crate::interpret::Connection;
 use crate::plan::{Catalog, ConnectorPlan};
 use crate::secrets::{Keyring, SecretError, open, seal};
-use crate::store::{ConnectionRow, Reseal, SqliteStore, StoreError, new_connection_row};
+use crate::store::{ConnectionRow, Reseal, Store, StoreError, new_connection_row};
 use serde_json::{Map, Value as Json};
 use std::sync::Arc;
 
 /// The tenant of connections made without one (the CLI's default, and the one workflows
 /// in spec files use).
-pub const DEFAULT_TENANT: &str = "default";
+pub use crate::store::DEFAULT_TENANT;
 
 /// Why a connection operation failed. Messages name fields and connections, never values.
 #[derive(Debug, thiserror::Error)]
@@ -66,7 +66,7 @@ pub(crate) fn aad(id: &str, field: &str) -> Vec<u8> {
 /// Connections in the store, sealed with `keyring`.
 #[derive(Clone)]
 pub struct ConnectionService {
-    pub store: SqliteStore,
+    pub store: Store,
     pub keyring: Arc<Keyring>,
 }
 

@@ -21,7 +21,7 @@ pub use targets::{DEFAULT_MAX_QUEUED, EngineTargets, connection_vars};
 
 use crate::interpret::{HttpClient, Interpreter};
 use crate::plan::LiveCatalog;
-use crate::store::{NewRun, SqliteStore};
+use crate::store::{NewRun, Store};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, watch};
@@ -42,7 +42,7 @@ pub const LEASE: Duration = Duration::from_secs(60);
 /// Everything a worker needs.
 pub struct Engine {
     pub catalog: Arc<LiveCatalog>,
-    pub store: SqliteStore,
+    pub store: Store,
     pub interpreter: Arc<Interpreter>,
     pub http: Arc<dyn HttpClient>,
     pub connections: Arc<dyn Connections>,

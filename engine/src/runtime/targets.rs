@@ -6,7 +6,7 @@ use crate::interpret::render::{self, Vars};
 use crate::interpret::{Connection, value};
 use crate::plan::{LiveCatalog, WorkflowTriggerPlan};
 use crate::server::webhooks::{AcceptFuture, Delivery, WebhookTarget, WebhookTargets};
-use crate::store::{Accepted, NewEvent, NewRun, SqliteStore};
+use crate::store::{Accepted, NewEvent, NewRun, Store};
 use crate::webhook::{Event, connection_keys, trigger_matches};
 use serde_json::{Value as Json, json};
 use std::sync::Arc;
@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 pub struct EngineTargets {
     pub catalog: Arc<LiveCatalog>,
     pub connections: Arc<dyn Connections>,
-    pub store: SqliteStore,
+    pub store: Store,
     pub wake: Arc<Notify>,
     /// Deliveries are refused (503, `Retry-After`) while this many runs wait in the queue,
     /// so a flood cannot grow the backlog without bound.

@@ -7,7 +7,7 @@
 //!
 //! Every firing is identified by (workflow, nominal time). The store inserts it with a
 //! unique key together with its run, so a restart, a reload or a second instance never
-//! fires it twice (see [`crate::store::SqliteStore::fire`]).
+//! fires it twice (see [`crate::store::Store::fire`]).
 
 mod scheduler;
 

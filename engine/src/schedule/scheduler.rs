@@ -5,7 +5,7 @@
 use super::{due, firing_time, next_firings};
 use crate::plan::{LiveCatalog, WorkflowTriggerPlan};
 use crate::spec::workflow::Overlap;
-use crate::store::{NewRun, SqliteStore, StoreError};
+use crate::store::{NewRun, Store, StoreError};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use std::sync::Arc;
@@ -29,7 +29,7 @@ impl Clock for SystemClock {
 /// Fires cron workflows.
 pub struct Scheduler {
     pub catalog: Arc<LiveCatalog>,
-    pub store: SqliteStore,
+    pub store: Store,
     pub wake: Arc<Notify>,
     pub clock: Arc<dyn Clock>,
 }

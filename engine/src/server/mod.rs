@@ -32,7 +32,7 @@ pub struct AppState {
     /// Completes OAuth authorizations at `/oauth/callback`; `None`: no OAuth.
     pub oauth: Option<crate::oauth::OAuthFlow>,
     /// For API key checks; `None`: every API route answers 401.
-    pub store: Option<crate::store::SqliteStore>,
+    pub store: Option<crate::store::Store>,
 }
 
 impl AppState {

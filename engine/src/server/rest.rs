@@ -85,7 +85,7 @@ fn not_found(what: &str) -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no {what}"))
 }
 
-fn store(state: &AppState) -> Result<&crate::store::SqliteStore, ApiError> {
+fn store(state: &AppState) -> Result<&crate::store::Store, ApiError> {
     state
         .store
         .as_ref()
@@ -101,7 +101,7 @@ fn flow(state: &AppState) -> Result<&crate::oauth::OAuthFlow, ApiError> {
 
 /// A connection of `tenant`; another tenant's is a 404 like a missing one.
 async fn tenant_connection(
-    store: &crate::store::SqliteStore,
+    store: &crate::store::Store,
     tenant: &str,
     name: &str,
 ) -> Result<ConnectionRow, ApiError> {

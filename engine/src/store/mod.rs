@@ -1,36 +1,28 @@
 //! The durable store: received events, dedupe keys, the run queue and each run's step
-//! journal. SQLite (one file in the data directory, WAL mode) is the embedded default.
+//! journal, connections, OAuth states and API keys. Two backends behind one [`Store`]:
+//! SQLite (one file in the data directory, WAL mode) is the embedded default; PostgreSQL
+//! (`--database-url postgres://...`) is for several instances on one database.
 //!
 //! Every promise the server makes rests on a transaction here: a webhook is answered 2xx
-//! only after [`SqliteStore::accept_event`] committed its event, its dedupe key and its runs
+//! only after [`Store::accept_event`] committed its event, its dedupe key and its runs
 //! together; a step's output is journaled before the next step starts; a run is claimed with
 //! a lease, so a run whose worker died is picked up again.
 //!
-//! Must never hold a secret: callers pass redacted documents only.
+//! Must never hold a secret: callers pass redacted documents and sealed credentials only.
 
 use serde_json::Value as Json;
-mod api_keys;
-mod connections;
-mod events;
-mod oauth;
-mod polls;
-mod queue;
-mod retention;
-mod schedules;
-mod writer;
+mod backend;
+mod postgres;
+mod reads;
+mod rows;
+mod sqlite;
 
-pub use api_keys::ApiKeyRow;
-pub use connections::{ConnectionRow, Reseal, new_row as new_connection_row};
-pub use oauth::OAuthState;
-pub use writer::MAX_BATCH;
+pub use backend::{Store, StoreLocation};
+pub use postgres::PgStore;
+pub use rows::{ApiKeyRow, ConnectionRow, OAuthState, Reseal, StepRow, new_connection_row};
+pub use sqlite::{MAX_BATCH, SqliteStore};
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{ConnectOptions, Connection, Row, SqliteConnection, SqlitePool};
-use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use writer::Writer;
 
 /// Errors from the store.
 #[derive(Debug, thiserror::Error)]
@@ -49,7 +41,13 @@ pub enum StoreError {
     Closed,
     #[error("conflicting change: {0}")]
     Conflict(String),
+    #[error("{0}")]
+    Location(String),
 }
+
+/// The tenant workflows run for. Workflows are files loaded by the server, shared by the
+/// whole installation; their runs and events belong to this tenant.
+pub const DEFAULT_TENANT: &str = "default";
 
 /// A received event to store.
 #[derive(Debug, Clone)]
@@ -93,16 +91,24 @@ pub struct ClaimedRun {
     pub created_at: i64,
 }
 
-/// A run's state, for history and tests.
+/// A run's state, for history and the API.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunRecord {
     pub id: String,
+    pub tenant: String,
     pub workflow: String,
     /// The content hash of the workflow spec the run started with.
     pub spec_hash: String,
+    /// `queued`, `running`, `succeeded` or `failed`.
     pub status: String,
     pub error: Option<String>,
     pub trigger: Json,
+    /// The stored event that started the run, if an event did.
+    pub event: Option<i64>,
+    /// When the run was queued, first started and finished (Unix ms).
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
 }
 
 /// A journaled step.
@@ -115,19 +121,59 @@ pub struct StepRecord {
     pub error: Option<String>,
 }
 
-/// The SQLite store.
-#[derive(Clone, Debug)]
-pub struct SqliteStore {
-    /// Readers (WAL lets them run beside the writer).
-    pool: SqlitePool,
-    /// The one writing connection, behind the group-commit task. SQLite has a single
-    /// writer; queueing writes there, in async code, beats letting connections collide on
-    /// the file lock (SQLite's busy handler sleeps in growing steps), and lets one commit
-    /// carry many writes.
-    writer: Writer,
-    /// Runs waiting in the queue, kept in memory for admission control (a count query
-    /// per webhook would cost more than the webhook).
-    queued: Arc<AtomicI64>,
+/// Which runs to list, newest first. Every field narrows the list.
+#[derive(Debug, Clone, Default)]
+pub struct RunFilter {
+    pub tenant: Option<String>,
+    pub workflow: Option<String>,
+    pub status: Option<String>,
+    /// Runs started by this stored event.
+    pub event: Option<i64>,
+    /// Created at or after / before this time (Unix ms).
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    /// Keyset pagination: runs strictly older than this (created_at, id).
+    pub before: Option<(i64, String)>,
+    pub limit: u32,
+}
+
+/// A stored event, for history and the API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRecord {
+    pub id: i64,
+    pub tenant: String,
+    pub connector: String,
+    pub connection: String,
+    pub event_id: Option<String>,
+    pub event_type: Option<String>,
+    pub payload: Json,
+    /// The delivery's headers, redacted when it was received.
+    pub headers: Json,
+    pub received_at: i64,
+}
+
+/// Which events to list, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub tenant: Option<String>,
+    pub connector: Option<String>,
+    pub connection: Option<String>,
+    pub event_type: Option<String>,
+    pub since: Option<i64>,
+    /// Keyset pagination: events with a smaller id.
+    pub before: Option<i64>,
+    pub limit: u32,
+}
+
+/// Counts over one tenant's history since a time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Runs created since then, by status.
+    pub runs: std::collections::BTreeMap<String, i64>,
+    /// Events received since then.
+    pub events: i64,
+    /// Connections (all of them), by status.
+    pub connections: std::collections::BTreeMap<String, i64>,
 }
 
 /// The current time as Unix milliseconds, the unit every time column uses.
@@ -142,63 +188,11 @@ pub(crate) fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// Decodes a `runs` row selected as `id, workflow, spec_hash, status, error, trigger`.
-pub(crate) fn run_record(row: &sqlx::sqlite::SqliteRow) -> Result<RunRecord, StoreError> {
-    let trigger: String = row.try_get("trigger")?;
-    Ok(RunRecord {
-        id: row.try_get("id")?,
-        workflow: row.try_get("workflow")?,
-        spec_hash: row.try_get("spec_hash")?,
-        status: row.try_get("status")?,
-        error: row.try_get("error")?,
-        trigger: serde_json::from_str(&trigger)?,
-    })
-}
-
-impl SqliteStore {
-    /// Opens (creating if needed) the database file and applies pending migrations.
-    ///
-    /// WAL journal with `synchronous = FULL`: a commit is on disk (fsync) before anyone is
-    /// told it happened, so it survives the process being killed and the machine losing
-    /// power. The fsync is shared by every write of a batch (see [`writer`]).
-    pub async fn open(path: &Path) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            // Freed pages go back to the file system with `PRAGMA incremental_vacuum`
-            // (run by `prune`); set when the file is created.
-            .auto_vacuum(sqlx::sqlite::SqliteAutoVacuum::Incremental)
-            .busy_timeout(Duration::from_secs(10));
-        let mut connection: SqliteConnection = options.clone().connect().await?;
-        sqlx::migrate!("migrations/sqlite")
-            .run(&mut connection)
-            .await?;
-        connection.close().await?;
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await?;
-        let queued: i64 = sqlx::query("SELECT COUNT(*) FROM runs WHERE status = 'queued'")
-            .fetch_one(&pool)
-            .await?
-            .try_get(0)?;
-        Ok(SqliteStore {
-            pool,
-            writer: Writer::start(path)?,
-            queued: Arc::new(AtomicI64::new(queued)),
-        })
-    }
-
-    /// How many runs wait in the queue (kept by this process; exact for one process).
-    pub fn queued_runs(&self) -> u64 {
-        u64::try_from(self.queued.load(Ordering::Relaxed)).unwrap_or(0)
-    }
-
-    /// Counts runs entering (`n > 0`) or leaving (`n < 0`) the queue.
-    fn count_queued(&self, n: i64) {
-        self.queued.fetch_add(n, Ordering::Relaxed);
-    }
+/// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern that matches a prefix.
+pub(crate) fn like_prefix(prefix: &str) -> String {
+    let escaped = prefix
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("{escaped}%")
 }

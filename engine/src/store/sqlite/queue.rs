@@ -1,12 +1,9 @@
 //! The run queue and each run's step journal: claim with a lease, journal steps, finish,
 //! retry, hand back; and the reads behind run history.
 
-use super::{
-    ClaimedRun, RunRecord, SqliteStore, StepRecord, StoreError, millis, now_ms, run_record,
-};
+use super::{ClaimedRun, SqliteStore, StepRecord, StoreError, like_prefix, millis, now_ms};
 use rusqlite::{OptionalExtension, params};
 use serde_json::Value as Json;
-use sqlx::Row;
 use std::time::Duration;
 
 impl SqliteStore {
@@ -117,30 +114,6 @@ impl SqliteStore {
         }))
     }
 
-    /// The journal of a run: the steps already finished, in the order they finished.
-    pub async fn steps(&self, run: &str) -> Result<Vec<StepRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT step_id, status, attempts, output, error FROM steps
-             WHERE run_id = ?1 ORDER BY finished_at, step_id",
-        )
-        .bind(run)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|row| {
-                let output: Option<String> = row.try_get("output")?;
-                let attempts: i64 = row.try_get("attempts")?;
-                Ok(StepRecord {
-                    step_id: row.try_get("step_id")?,
-                    status: row.try_get("status")?,
-                    attempts: u32::try_from(attempts).unwrap_or(0),
-                    output: output.map(|o| serde_json::from_str(&o)).transpose()?,
-                    error: row.try_get("error")?,
-                })
-            })
-            .collect()
-    }
-
     /// Journals a finished step. Idempotent: a step journaled twice keeps the first record.
     pub async fn record_step(
         &self,
@@ -206,17 +179,6 @@ impl SqliteStore {
             .await
     }
 
-    /// One run.
-    pub async fn run(&self, id: &str) -> Result<Option<RunRecord>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, workflow, spec_hash, status, error, trigger FROM runs WHERE id = ?1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(run_record).transpose()
-    }
-
     /// Queues a failed run again from its failed step: succeeded steps stay journaled (and
     /// are not run again), failed ones are forgotten. `false` if the run has not failed.
     pub async fn retry_run(&self, id: &str) -> Result<bool, StoreError> {
@@ -269,7 +231,7 @@ impl SqliteStore {
     /// cut off by a crash; they go back to the queue at once instead of waiting for their
     /// leases to expire. Returns how many.
     pub async fn requeue_orphans(&self, owner_prefix: &str) -> Result<u64, StoreError> {
-        let pattern = format!("{}%", owner_prefix.replace('%', "\\%").replace('_', "\\_"));
+        let pattern = like_prefix(owner_prefix);
         self.writer
             .write(move |c| {
                 let done = c
@@ -299,35 +261,6 @@ impl SqliteStore {
             })
             .await
             .map(|released| self.count_queued(released as i64))
-    }
-
-    /// Runs, newest first.
-    pub async fn runs(
-        &self,
-        workflow: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<RunRecord>, StoreError> {
-        self.find_runs(workflow, None, limit).await
-    }
-
-    /// Runs of a workflow and/or status, newest first.
-    pub async fn find_runs(
-        &self,
-        workflow: Option<&str>,
-        status: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<RunRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, workflow, spec_hash, status, error, trigger FROM runs
-             WHERE (?1 IS NULL OR workflow = ?1) AND (?2 IS NULL OR status = ?2)
-             ORDER BY created_at DESC, id DESC LIMIT ?3",
-        )
-        .bind(workflow)
-        .bind(status)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(run_record).collect()
     }
 }
 

@@ -4,18 +4,8 @@
 use super::events::insert_run;
 use super::{NewRun, SqliteStore, StoreError, now_ms};
 use rusqlite::params;
-use sqlx::Row;
 
 impl SqliteStore {
-    /// Up to which nominal time (Unix ms) a schedule's firings were handled.
-    pub async fn handled_until(&self, workflow: &str) -> Result<Option<i64>, StoreError> {
-        let row = sqlx::query("SELECT handled_until FROM schedules WHERE workflow = ?1")
-            .bind(workflow)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|r| r.try_get(0)).transpose()?)
-    }
-
     /// Records that firings up to `until_ms` were handled (never moves backwards).
     pub async fn set_handled_until(&self, workflow: &str, until_ms: i64) -> Result<(), StoreError> {
         let workflow = workflow.to_string();
@@ -79,31 +69,6 @@ impl SqliteStore {
             })
     }
 
-    /// Whether a run of the workflow is queued or running.
-    pub async fn has_active_run(&self, workflow: &str) -> Result<bool, StoreError> {
-        let row = sqlx::query(
-            "SELECT EXISTS (SELECT 1 FROM runs WHERE workflow = ?1 AND status IN ('queued', 'running'))",
-        )
-        .bind(workflow)
-        .fetch_one(&self.pool)
-        .await?;
-        let exists: i64 = row.try_get(0)?;
-        Ok(exists != 0)
-    }
-
-    /// Cron firings recorded for a workflow: (nominal ms, outcome).
-    pub async fn firings(&self, workflow: &str) -> Result<Vec<(i64, String)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT nominal, outcome FROM cron_firings WHERE workflow = ?1 ORDER BY nominal",
-        )
-        .bind(workflow)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect()
-    }
-
     /// Sets the workflows' `concurrency` limits (replacing those stored before).
     pub async fn set_workflow_limits(&self, limits: &[(String, u32)]) -> Result<(), StoreError> {
         let limits = limits.to_vec();
@@ -116,6 +81,28 @@ impl SqliteStore {
                     )?
                     .execute(params![workflow, i64::from((*max).max(1))])?;
                 }
+                Ok(())
+            })
+            .await
+    }
+}
+
+impl SqliteStore {
+    /// Switches a workflow on or off (overriding its spec's `enabled`).
+    pub async fn set_workflow_enabled(
+        &self,
+        workflow: &str,
+        enabled: bool,
+    ) -> Result<(), StoreError> {
+        let workflow = workflow.to_string();
+        self.writer
+            .write(move |c| {
+                c.prepare_cached(
+                    "INSERT INTO workflow_switches (workflow, enabled, updated_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (workflow) DO UPDATE
+                     SET enabled = excluded.enabled, updated_at = excluded.updated_at",
+                )?
+                .execute(params![workflow, i64::from(enabled), now_ms()])?;
                 Ok(())
             })
             .await

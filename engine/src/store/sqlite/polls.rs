@@ -5,21 +5,9 @@ use super::events::{insert_dedupe_key, insert_run};
 use super::{NewRun, SqliteStore, StoreError, now_ms};
 use rusqlite::params;
 use serde_json::Value as Json;
-use sqlx::Row;
 use std::time::Duration;
 
 impl SqliteStore {
-    /// A poll's state: `None` before its first poll, else its cursor (if any).
-    pub async fn poll_cursor(&self, workflow: &str) -> Result<Option<Option<Json>>, StoreError> {
-        let row = sqlx::query("SELECT cursor FROM poll_state WHERE workflow = ?1")
-            .bind(workflow)
-            .fetch_optional(&self.pool)
-            .await?;
-        let Some(row) = row else { return Ok(None) };
-        let cursor: Option<String> = row.try_get(0)?;
-        Ok(Some(cursor.map(|c| serde_json::from_str(&c)).transpose()?))
-    }
-
     /// Commits one poll: the new cursor (only if the stored one is still `previous`:
     /// compare-and-swap), the dedupe keys of the items and the runs of new items, in one
     /// transaction. Items whose key was seen are skipped. Returns the runs queued, or `None`

@@ -1,21 +1,7 @@
 //! Pending OAuth authorizations: stored at `connect`, taken (once) at the callback.
 
-use super::{SqliteStore, StoreError, now_ms};
+use super::{ConnectionRow, OAuthState, SqliteStore, StoreError, now_ms};
 use rusqlite::{OptionalExtension, params};
-
-/// A pending authorization.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OAuthState {
-    /// SHA-256 (hex) of the `state` parameter.
-    pub state_hash: String,
-    pub tenant: String,
-    pub connector: String,
-    pub connection: String,
-    /// The PKCE verifier, sealed.
-    pub verifier: Option<String>,
-    pub redirect_uri: String,
-    pub expires_at: i64,
-}
 
 impl SqliteStore {
     /// Stores a pending authorization (and drops expired ones).
@@ -81,9 +67,9 @@ impl SqliteStore {
     /// has none of that name. `tokens_for` seals the tokens for the row's id.
     pub async fn upsert_oauth_connection(
         &self,
-        mut row: super::ConnectionRow,
+        mut row: ConnectionRow,
         tokens_for: impl FnOnce(&str) -> String + Send + 'static,
-    ) -> Result<super::ConnectionRow, StoreError> {
+    ) -> Result<ConnectionRow, StoreError> {
         self.writer
             .write(move |c| {
                 let existing: Option<String> = c
