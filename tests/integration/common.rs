@@ -101,6 +101,14 @@ impl TestStore {
         stores
     }
 
+    /// A `--database-url` for the binary that reaches this store (PostgreSQL only): the
+    /// schema travels as the connection's `search_path` option.
+    pub fn database_url(&self) -> Option<String> {
+        let (url, schema) = self.schema.as_ref()?;
+        let separator = if url.contains('?') { '&' } else { '?' };
+        Some(format!("{url}{separator}options=-c%20search_path%3D{schema}"))
+    }
+
     /// Drops the PostgreSQL schema (the SQLite directory goes with `self`).
     pub async fn cleanup(self) {
         use sqlx::Connection;

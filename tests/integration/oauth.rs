@@ -201,10 +201,25 @@ async fn code_flow_with_pkce_and_single_use_state() {
 
 #[tokio::test]
 async fn fifty_runs_on_an_expiring_token_cause_one_refresh_and_invalid_grant_needs_reauth() {
+    refresh_scenario(super::common::TestStore::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn token_refresh_on_postgres() {
+    if let Some(url) = super::common::postgres_url("the token refresh test") {
+        refresh_scenario(super::common::TestStore::postgres(&url).await).await;
+    }
+}
+
+async fn refresh_scenario(test_store: super::common::TestStore) {
     let provider = MockServer::start().await;
     let catalog = catalog(&provider.uri());
-    let dir = tempfile::tempdir().unwrap();
-    let (service, http) = setup(dir.path()).await;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let service = ConnectionService {
+        store: test_store.store.clone(),
+        keyring: Arc::new(Keyring::new(MasterKey::generate())),
+    };
+    let http: Arc<dyn HttpClient> = Arc::new(ReqwestClient::new().unwrap());
     // Expires in 60 s: inside the 2-minute refresh-ahead window.
     let tokens = TokenSet {
         access_token: ACCESS.into(),
@@ -313,6 +328,13 @@ async fn fifty_runs_on_an_expiring_token_cause_one_refresh_and_invalid_grant_nee
         .unwrap();
     assert_eq!(stored.status, "needs_reauth");
     assert!(stored.last_error.unwrap().contains("invalid_grant"));
+    // What the database holds for the connection: sealed tokens only.
+    let rows = format!("{:?}", service.store.connections(None).await.unwrap());
+    for token in [ACCESS, REFRESH, "at-second", "rt-second"] {
+        assert!(!rows.contains(token), "{} stores a token in clear", test_store.backend);
+    }
+    drop(service);
+    test_store.cleanup().await;
 }
 
 /// The callback page: connected, declined by the user, unknown state; readable pages,

@@ -1,4 +1,5 @@
-//! End to end, in one process: the server on 127.0.0.1:0, a real SQLite file, the shipped
+//! End to end, in one process: the server on 127.0.0.1:0, a real SQLite file (and a real
+//! PostgreSQL database when `SWITCHYARD_TEST_POSTGRES_URL` is set), the shipped
 //! `github-issue-to-slack` workflow, Slack faked with wiremock. A signed GitHub webhook
 //! gives exactly one Slack post with the issue's title; a badly signed one and a repeated
 //! delivery give none.
@@ -10,6 +11,7 @@ use switchyard::compile::compile_paths;
 use switchyard::interpret::{Connection, Interpreter, Options, ReqwestClient};
 use switchyard::runtime::{Engine, EngineTargets, StaticConnections};
 use switchyard::server::{AppState, run};
+use super::common::{TestStore, postgres_url};
 use switchyard::store::Store;
 use wiremock::matchers::{body_partial_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -41,7 +43,18 @@ fn shipped_catalog_and_github() -> (Arc<switchyard::plan::Catalog>, Connection) 
 }
 
 #[tokio::test]
-async fn a_signed_github_webhook_posts_once_to_slack() {
+async fn a_signed_github_webhook_posts_once_to_slack_on_sqlite() {
+    github_webhook_posts_once_to_slack(TestStore::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn a_signed_github_webhook_posts_once_to_slack_on_postgres() {
+    if let Some(url) = postgres_url("the run-engine end-to-end test") {
+        github_webhook_posts_once_to_slack(TestStore::postgres(&url).await).await;
+    }
+}
+
+async fn github_webhook_posts_once_to_slack(test_store: TestStore) {
     let slack = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/api/chat.postMessage"))
@@ -68,10 +81,7 @@ async fn a_signed_github_webhook_posts_once_to_slack() {
     slack_conn.base_url = Some(format!("{}/api", slack.uri()));
     let connections = StaticConnections::new([github, slack_conn]).into_arc();
 
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_sqlite(&dir.path().join("switchyard.db"))
-        .await
-        .unwrap();
+    let store = test_store.store.clone();
     let client: Arc<dyn switchyard::interpret::HttpClient> =
         Arc::new(ReqwestClient::new().unwrap());
     let wake = Arc::new(tokio::sync::Notify::new());
@@ -177,6 +187,8 @@ async fn a_signed_github_webhook_posts_once_to_slack() {
     for w in workers {
         w.await.unwrap();
     }
+    drop((engine, store));
+    test_store.cleanup().await;
 }
 
 /// Past `max_queued` waiting runs, a delivery is refused with 503 and `Retry-After`, and

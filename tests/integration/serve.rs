@@ -346,3 +346,71 @@ fn metrics_and_json_logs() {
     );
     assert_eq!(run_line["workflow"], "echo");
 }
+
+/// `serve --database-url postgres://...`: webhooks are stored and run on PostgreSQL, and
+/// `runs list` reads the same history from it.
+#[test]
+fn serve_runs_workflows_on_postgres() {
+    let Some(url) = super::common::postgres_url("serve with --database-url") else {
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let store = runtime.block_on(super::common::TestStore::postgres(&url));
+    let database_url = store.database_url().unwrap();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let specs = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root.join("bench/n8n/connectors/bench-hook.yaml"),
+        specs.path().join("bench-hook.yaml"),
+    )
+    .unwrap();
+    std::fs::write(
+        specs.path().join("echo.yaml"),
+        "workflow: echo\ntrigger:\n  webhook: { connector: bench-hook, event: received, connection: main }\nsteps:\n  - id: note\n    set: { seen: \"{{ trigger.payload.n }}\" }\n",
+    )
+    .unwrap();
+    let connections = specs.path().join("connections.json");
+    std::fs::write(
+        &connections,
+        r#"{"main": {"connector": "bench-hook", "config": {}}}"#,
+    )
+    .unwrap();
+    let (_child, address, _stderr) = start_serve(
+        Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data.path())
+            .arg("--connections")
+            .arg(&connections)
+            .arg(specs.path())
+            .env("DATABASE_URL", &database_url),
+    );
+    for n in 0..20 {
+        assert_eq!(post(&address, "/hooks/echo", &format!(r#"{{"n": {n}}}"#)), 200);
+    }
+    let list = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .args(["runs", "list", "--limit", "100", "--database-url", &database_url])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let mut listed = String::new();
+    for _ in 0..100 {
+        listed = list();
+        if listed.lines().filter(|l| l.contains("\tsucceeded")).count() == 20 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(
+        listed.lines().filter(|l| l.contains("\techo\tsucceeded")).count(),
+        20,
+        "{listed}"
+    );
+    // Nothing was written to the data directory's SQLite file.
+    assert!(!data.path().join("switchyard.db").exists());
+    drop(_child);
+    runtime.block_on(store.cleanup());
+}

@@ -2,7 +2,6 @@
 //! each. A key is printed once, at creation; only its hash is stored.
 
 use crate::access::{Scope, create_key};
-use crate::store::Store;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -18,6 +17,8 @@ pub struct ApiKeysArgs {
         env = "SWITCHYARD_DATA_DIR"
     )]
     pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub database: super::DatabaseArgs,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -94,10 +95,7 @@ pub fn run(args: ApiKeysArgs) -> ExitCode {
         Err(e) => return super::usage_error(e),
     };
     runtime.block_on(async move {
-        if let Err(e) = std::fs::create_dir_all(&args.data_dir) {
-            return super::usage_error(format!("cannot create {}: {e}", args.data_dir.display()));
-        }
-        let store = match Store::open_sqlite(&args.data_dir.join("switchyard.db")).await {
+        let store = match args.database.open(&args.data_dir).await {
             Ok(s) => s,
             Err(e) => return super::usage_error(e),
         };

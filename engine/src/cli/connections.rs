@@ -10,7 +10,7 @@ use crate::connections::{
 };
 use crate::interpret::{HttpClient, Interpreter, Options, ReqwestClient};
 use crate::secrets::{KeySource, Keyring};
-use crate::store::{ConnectionRow, Store};
+use crate::store::ConnectionRow;
 use serde_json::{Map, Value as Json};
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
@@ -29,6 +29,8 @@ pub struct ConnectionsArgs {
         env = "SWITCHYARD_DATA_DIR"
     )]
     pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub database: super::DatabaseArgs,
     /// The tenant the connection belongs to.
     #[arg(long, global = true, default_value = DEFAULT_TENANT)]
     pub tenant: String,
@@ -116,9 +118,9 @@ pub fn run(args: ConnectionsArgs) -> ExitCode {
         if let Err(e) = std::fs::create_dir_all(&args.data_dir) {
             return super::usage_error(format!("cannot create {}: {e}", args.data_dir.display()));
         }
-        let store = match Store::open_sqlite(&args.data_dir.join("switchyard.db")).await {
+        let store = match args.database.open(&args.data_dir).await {
             Ok(s) => s,
-            Err(e) => return fail(e),
+            Err(e) => return super::usage_error(e),
         };
         // Only `add` may create the key file; the others need no key or an existing one.
         let generate = matches!(

@@ -2,7 +2,6 @@
 
 use crate::connections::ConnectionService;
 use crate::secrets::{KeySource, Keyring, MasterKey};
-use crate::store::Store;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -22,6 +21,8 @@ pub enum KeysCommand {
     Rotate {
         #[arg(long, default_value = "data", env = "SWITCHYARD_DATA_DIR")]
         data_dir: PathBuf,
+        #[command(flatten)]
+        database: super::DatabaseArgs,
     },
 }
 
@@ -48,11 +49,11 @@ pub fn run(command: KeysCommand) -> ExitCode {
                 Err(e) => super::usage_error(e),
             }
         }
-        KeysCommand::Rotate { data_dir } => rotate(data_dir),
+        KeysCommand::Rotate { data_dir, database } => rotate(data_dir, database),
     }
 }
 
-fn rotate(data_dir: PathBuf) -> ExitCode {
+fn rotate(data_dir: PathBuf, database: super::DatabaseArgs) -> ExitCode {
     let (old, source) = match Keyring::load(&data_dir, false) {
         Ok(found) => found,
         Err(e) => return super::usage_error(e),
@@ -93,9 +94,7 @@ fn rotate(data_dir: PathBuf) -> ExitCode {
         Err(e) => return super::usage_error(e),
     };
     let resealed = runtime.block_on(async {
-        let store = Store::open_sqlite(&data_dir.join("switchyard.db"))
-            .await
-            .map_err(|e| e.to_string())?;
+        let store = database.open(&data_dir).await?;
         let service = ConnectionService {
             store,
             keyring: Arc::new(during.clone()),

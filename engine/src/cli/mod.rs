@@ -154,3 +154,31 @@ pub(crate) fn load_connector(
         ))
     })
 }
+
+/// Where the store lives, for every command that opens it.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL (`postgres://user:password@host/db`) or SQLite (`sqlite:PATH`) database.
+    /// Default: SQLite, `switchyard.db` in the data directory.
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+impl DatabaseArgs {
+    /// Opens the store (the data directory is created for SQLite); the error is a
+    /// message naming the database without its password.
+    pub async fn open(&self, data_dir: &Path) -> Result<crate::store::Store, String> {
+        use crate::store::{Store, StoreLocation};
+        let location = StoreLocation::from_url_or_dir(self.database_url.as_deref(), data_dir)
+            .map_err(|e| format!("--database-url: {e}"))?;
+        if let StoreLocation::Sqlite(path) = &location
+            && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        }
+        Store::open(&location)
+            .await
+            .map_err(|e| format!("cannot open {}: {e}", location.describe()))
+    }
+}

@@ -16,6 +16,8 @@ pub struct RunsArgs {
         global = true
     )]
     pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub database: super::DatabaseArgs,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -39,9 +41,13 @@ pub enum RunsCommand {
 }
 
 pub fn run(args: RunsArgs) -> ExitCode {
+    // Reading history must not create an empty database where none was.
     let db = args.data_dir.join("switchyard.db");
-    if !db.is_file() {
-        return super::usage_error(format!("no database at {} (see --data-dir)", db.display()));
+    if args.database.database_url.is_none() && !db.is_file() {
+        return super::usage_error(format!(
+            "no database at {} (see --data-dir and --database-url)",
+            db.display()
+        ));
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -51,7 +57,7 @@ pub fn run(args: RunsArgs) -> ExitCode {
         Err(e) => return super::usage_error(e),
     };
     runtime.block_on(async move {
-        let store = match Store::open_sqlite(&db).await {
+        let store = match args.database.open(&args.data_dir).await {
             Ok(s) => s,
             Err(e) => return super::usage_error(e),
         };

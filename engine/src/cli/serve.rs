@@ -25,6 +25,9 @@ pub struct ServeArgs {
     /// Folder for the database (`switchyard.db`, SQLite) and other state.
     #[arg(long, default_value = "data", env = "SWITCHYARD_DATA_DIR")]
     pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub database: super::DatabaseArgs,
+
     /// JSON file of connections (`{"name": {"connector": ..., "config": {...}}}`; values
     /// `$env:VAR` are read from the environment). Until the connection store exists, the
     /// only way to give workflows their accounts.
@@ -119,11 +122,20 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        let db = args.data_dir.join("switchyard.db");
-        let store = match Store::open_sqlite(&db).await {
+        let database = match crate::store::StoreLocation::from_url_or_dir(
+            args.database.database_url.as_deref(),
+            &args.data_dir,
+        ) {
+            Ok(location) => location.describe(),
+            Err(error) => {
+                eprintln!("error: --database-url: {error}");
+                return ExitCode::from(super::EXIT_USAGE);
+            }
+        };
+        let store = match args.database.open(&args.data_dir).await {
             Ok(s) => s,
             Err(error) => {
-                eprintln!("error: cannot open {}: {error}", db.display());
+                eprintln!("error: {error}");
                 return ExitCode::FAILURE;
             }
         };
@@ -256,7 +268,7 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
             "switchyard: {} connector(s), {} workflow(s) loaded; database {}; listening on http://{address}",
             counts.0,
             counts.1,
-            db.display()
+            database
         );
         let mut state = AppState::live(catalog.clone());
         state.metrics = crate::metrics::install();
