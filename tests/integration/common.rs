@@ -106,7 +106,9 @@ impl TestStore {
     pub fn database_url(&self) -> Option<String> {
         let (url, schema) = self.schema.as_ref()?;
         let separator = if url.contains('?') { '&' } else { '?' };
-        Some(format!("{url}{separator}options=-c%20search_path%3D{schema}"))
+        Some(format!(
+            "{url}{separator}options=-c%20search_path%3D{schema}"
+        ))
     }
 
     /// Drops the PostgreSQL schema (the SQLite directory goes with `self`).

@@ -12,6 +12,7 @@ mod no_panic;
 mod oauth;
 mod poller;
 mod rest_api;
+mod rest_history;
 mod retention;
 mod run_engine;
 mod runs_cli;

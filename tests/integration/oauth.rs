@@ -331,7 +331,11 @@ async fn refresh_scenario(test_store: super::common::TestStore) {
     // What the database holds for the connection: sealed tokens only.
     let rows = format!("{:?}", service.store.connections(None).await.unwrap());
     for token in [ACCESS, REFRESH, "at-second", "rt-second"] {
-        assert!(!rows.contains(token), "{} stores a token in clear", test_store.backend);
+        assert!(
+            !rows.contains(token),
+            "{} stores a token in clear",
+            test_store.backend
+        );
     }
     drop(service);
     test_store.cleanup().await;
@@ -607,4 +611,68 @@ async fn connect_route_needs_a_write_key_and_uses_its_tenant() {
         "stored in the key's tenant"
     );
     assert!(store.connection("default", "main").await.unwrap().is_none());
+
+    // The same as JSON for API clients: `POST /api/v1/connections/{name}/authorize` gives
+    // the URL to send the user to (the connector comes from the stored connection).
+    let authorize = |name: &str, body: serde_json::Value, key: &str| {
+        let request = client
+            .post(format!("{base}/api/v1/connections/{name}/authorize"))
+            .bearer_auth(key)
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        async move {
+            let r = request.send().await.unwrap();
+            let status = r.status().as_u16();
+            let text = r.text().await.unwrap();
+            (
+                status,
+                serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+            )
+        }
+    };
+    let (status, body) = authorize("main", serde_json::json!({}), &write_key).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["expires_in"], 600);
+    let url = body["authorize_url"].as_str().unwrap();
+    assert!(
+        url.starts_with(&format!("{}/authorize?", provider.uri())),
+        "{url}"
+    );
+    let q = query(url);
+    assert_eq!(q["code_challenge_method"], "S256");
+    let done = client
+        .get(format!("{base}/oauth/callback?state={}&code=c", q["state"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200, "a reconnect through the JSON route");
+    // A new connection needs its connector; a wrong one is refused; a read key is not enough.
+    let (status, body) = authorize("other", serde_json::json!({}), &write_key).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    let (status, _) = authorize(
+        "main",
+        serde_json::json!({"connector": "github"}),
+        &write_key,
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, _) = authorize(
+        "other",
+        serde_json::json!({"connector": "nope"}),
+        &write_key,
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, _) = authorize("other", serde_json::json!({"connector": "acme"}), &read_key).await;
+    assert_eq!(status, 403);
+    let (status, body) = authorize(
+        "other",
+        serde_json::json!({"connector": "acme"}),
+        &write_key,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
 }

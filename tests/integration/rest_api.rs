@@ -204,6 +204,44 @@ async fn tenants_see_only_their_own_connections() {
     let (status, _) = call(Method::POST, "/api/v1/connections/gh-b/check", Some(&key_a)).await;
     assert_eq!(status, 404, "another tenant's connection cannot be checked");
 
+    // Edit: secrets stay write-only and are sealed again; a secret given as config is a 400.
+    let patch = |body: serde_json::Value, key: String| {
+        let request = client
+            .patch(format!("{base}/api/v1/connections/gh-new"))
+            .bearer_auth(key)
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        async move {
+            let r = request.send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let before = store.connection("a", "gh-new").await.unwrap().unwrap();
+    let (status, body) = patch(
+        serde_json::json!({ "secrets": { "token": SECRET_B }, "base_url": github.uri() }),
+        key_a.clone(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(!body.contains(SECRET_B), "{body}");
+    let after = store.connection("a", "gh-new").await.unwrap().unwrap();
+    assert_ne!(
+        before.secrets, after.secrets,
+        "the new secret is sealed in place"
+    );
+    assert!(!after.secrets.unwrap().contains(SECRET_B));
+    let (status, body) = patch(
+        serde_json::json!({ "config": { "token": SECRET_B } }),
+        key_a.clone(),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(!body.contains(SECRET_B), "{body}");
+    assert_eq!(
+        patch(serde_json::json!({}), key_b_read.clone()).await.0,
+        403
+    );
+
     let (status, body) = call(Method::GET, "/api/v1/connectors", Some(&key_b_read)).await;
     assert_eq!(status, 200);
     assert!(body.contains("\"id\":\"github\""), "{body}");

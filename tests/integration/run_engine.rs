@@ -4,6 +4,7 @@
 //! gives exactly one Slack post with the title; a badly signed one and a repeated
 //! delivery give none.
 
+use super::common::{TestStore, postgres_url};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +12,6 @@ use switchyard::compile::compile_paths;
 use switchyard::interpret::{Connection, Interpreter, Options, ReqwestClient};
 use switchyard::runtime::{Engine, EngineTargets, StaticConnections};
 use switchyard::server::{AppState, run};
-use super::common::{TestStore, postgres_url};
 use switchyard::store::Store;
 use wiremock::matchers::{body_partial_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

@@ -386,14 +386,28 @@ fn serve_runs_workflows_on_postgres() {
             .env("DATABASE_URL", &database_url),
     );
     for n in 0..20 {
-        assert_eq!(post(&address, "/hooks/echo", &format!(r#"{{"n": {n}}}"#)), 200);
+        assert_eq!(
+            post(&address, "/hooks/echo", &format!(r#"{{"n": {n}}}"#)),
+            200
+        );
     }
     let list = || {
         let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-            .args(["runs", "list", "--limit", "100", "--database-url", &database_url])
+            .args([
+                "runs",
+                "list",
+                "--limit",
+                "100",
+                "--database-url",
+                &database_url,
+            ])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     };
     let mut listed = String::new();
@@ -405,7 +419,10 @@ fn serve_runs_workflows_on_postgres() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     assert_eq!(
-        listed.lines().filter(|l| l.contains("\techo\tsucceeded")).count(),
+        listed
+            .lines()
+            .filter(|l| l.contains("\techo\tsucceeded"))
+            .count(),
         20,
         "{listed}"
     );

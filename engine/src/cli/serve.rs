@@ -184,6 +184,13 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
         let live = LiveCatalog::new(catalog.clone());
+        match store.workflow_switches().await {
+            Ok(switches) => live.set_switches(switches),
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
         let oauth = crate::oauth::OAuthFlow {
             connections: service.clone(),
             http: client.clone(),
@@ -232,6 +239,11 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
         };
         workers.push(tokio::spawn(scheduler.run(worker_shutdown.clone())));
         workers.push(tokio::spawn(engine.clone().run_polls(worker_shutdown.clone())));
+        workers.push(tokio::spawn(follow_switches(
+            store.clone(),
+            catalog.clone(),
+            worker_shutdown.clone(),
+        )));
         workers.push(tokio::spawn(prune_loop(
             store.clone(),
             Duration::from_secs(u64::from(args.retain_days) * 86_400),
@@ -274,6 +286,7 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
         state.metrics = crate::metrics::install();
         state.oauth = Some(oauth);
         state.store = Some(store.clone());
+        state.wake = Some(wake.clone());
         state.public_url = args.public_url.clone();
         state.webhook_targets = Arc::new(EngineTargets {
             catalog,
@@ -307,6 +320,25 @@ fn hostname() -> String {
     std::fs::read_to_string("/etc/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "switchyard".into())
+}
+
+/// Reads the workflow switches every few seconds, so a workflow switched off through
+/// another instance's API stops taking triggers here too.
+async fn follow_switches(
+    store: Store,
+    catalog: Arc<LiveCatalog>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+            _ = shutdown.changed() => return,
+        }
+        match store.workflow_switches().await {
+            Ok(switches) => catalog.set_switches(switches),
+            Err(error) => tracing::warn!(%error, "reading workflow switches"),
+        }
+    }
 }
 
 /// Applies retention now and then every hour, until shutdown.

@@ -78,57 +78,65 @@ impl ConnectionService {
         new: NewConnection,
     ) -> Result<ConnectionRow, ConnectionError> {
         let plan = connector_plan(catalog, &new.connector)?;
-        let mut problems = Vec::new();
-        for name in new.config.keys() {
-            if plan.config.get(name).is_some_and(|f| f.secret) {
-                problems.push(format!(
-                    "config field `{name}` is a secret: pass it with -s (it is then stored encrypted)"
-                ));
-            }
+        let connection = validated(
+            &plan,
+            &new.name,
+            &new.config,
+            &new.secrets,
+            new.auth_mode.as_deref(),
+        )?;
+        let mut row = new_connection_row(&new.tenant, &new.name, &plan.id, connection.config);
+        row.auth_mode = new.auth_mode;
+        row.base_url = new.base_url;
+        row.secrets = self.seal_secrets(&row.id, connection.secrets);
+        if !self.store.insert_connection(&row).await? {
+            return Err(ConnectionError::Exists(new.name));
         }
-        for name in new.secrets.keys() {
-            if plan.config.get(name).is_some_and(|f| !f.secret) {
-                problems.push(format!(
-                    "config field `{name}` is not a secret: pass it with -c"
-                ));
-            }
+        Ok(row)
+    }
+
+    /// Edits a stored connection: the given config and secret fields replace the stored
+    /// ones (a `null` removes one); the result is checked like a new connection.
+    pub async fn update(
+        &self,
+        catalog: &Catalog,
+        tenant: &str,
+        name: &str,
+        change: ConnectionChange,
+    ) -> Result<ConnectionRow, ConnectionError> {
+        let mut row = self
+            .store
+            .connection(tenant, name)
+            .await?
+            .ok_or_else(|| ConnectionError::NotFound(name.to_string()))?;
+        let plan = connector_plan(catalog, &row.connector)?;
+        let mut secrets = match &row.secrets {
+            Some(sealed) => self.unseal_map(&row, "secrets", sealed)?,
+            None => Map::new(),
+        };
+        let mut config = row.config.clone();
+        merge(&mut config, change.config);
+        merge(&mut secrets, change.secrets);
+        let auth_mode = change.auth_mode.or(row.auth_mode.take());
+        let connection = validated(&plan, name, &config, &secrets, auth_mode.as_deref())?;
+        row.config = connection.config;
+        row.secrets = self.seal_secrets(&row.id, connection.secrets);
+        row.auth_mode = auth_mode;
+        if change.base_url.is_some() {
+            row.base_url = change.base_url;
         }
-        if let Some(mode) = &new.auth_mode
-            && !plan.auth.iter().any(|a| a.mode_name() == mode)
-        {
-            let modes = plan.auth.iter().map(|a| a.mode_name());
-            problems.push(format!(
-                "connector `{}` has no auth mode `{mode}`{}",
-                plan.id,
-                did_you_mean_suffix(mode, modes)
-            ));
+        if !self.store.update_connection(&row).await? {
+            return Err(ConnectionError::NotFound(name.to_string()));
         }
-        let mut values = new.config.clone();
-        values.extend(new.secrets.clone());
-        let checked = Connection::new(new.name.clone(), plan.clone(), values);
-        match checked {
-            Err(more) => problems.extend(more),
-            Ok(_) if !problems.is_empty() => {}
-            Ok(connection) => {
-                let mut row =
-                    new_connection_row(&new.tenant, &new.name, &plan.id, connection.config);
-                row.auth_mode = new.auth_mode;
-                row.base_url = new.base_url;
-                if !connection.secrets.is_empty() {
-                    let text = Json::Object(connection.secrets).to_string();
-                    row.secrets = Some(seal(
-                        &self.keyring,
-                        &aad(&row.id, "secrets"),
-                        text.as_bytes(),
-                    ));
-                }
-                if !self.store.insert_connection(&row).await? {
-                    return Err(ConnectionError::Exists(new.name));
-                }
-                return Ok(row);
-            }
-        }
-        Err(ConnectionError::Invalid(problems))
+        Ok(row)
+    }
+
+    /// Seals a connection's secret fields for its row (`None` when there are none).
+    fn seal_secrets(&self, id: &str, secrets: Map<String, Json>) -> Option<String> {
+        (!secrets.is_empty()).then(|| {
+            let text = Json::Object(secrets).to_string();
+            seal(&self.keyring, &aad(id, "secrets"), text.as_bytes())
+        })
     }
 
     /// A stored connection, unsealed and ready for the interpreter.
@@ -229,6 +237,73 @@ impl ConnectionService {
         self.store.reseal(changes).await?;
         Ok(count)
     }
+}
+
+/// Changes to a stored connection (`PATCH /api/v1/connections/{name}`).
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionChange {
+    /// Non-secret fields to set (`null` removes one).
+    pub config: Map<String, Json>,
+    /// Secret fields to set (`null` removes one).
+    pub secrets: Map<String, Json>,
+    pub auth_mode: Option<String>,
+    pub base_url: Option<String>,
+}
+
+/// Sets each field of `change` in `fields`; a `null` removes the field.
+fn merge(fields: &mut Map<String, Json>, change: Map<String, Json>) {
+    for (name, value) in change {
+        if value.is_null() {
+            fields.remove(&name);
+        } else {
+            fields.insert(name, value);
+        }
+    }
+}
+
+/// Checks config and secret fields against the connector: secrets given as config (or the
+/// other way round), an unknown auth mode, and what [`Connection::new`] checks. Every
+/// problem is returned at once.
+fn validated(
+    plan: &Arc<ConnectorPlan>,
+    name: &str,
+    config: &Map<String, Json>,
+    secrets: &Map<String, Json>,
+    auth_mode: Option<&str>,
+) -> Result<Connection, ConnectionError> {
+    let mut problems = Vec::new();
+    for field in config.keys() {
+        if plan.config.get(field).is_some_and(|f| f.secret) {
+            problems.push(format!(
+                "config field `{field}` is a secret: pass it with -s (API: in `secrets`); it is then stored encrypted"
+            ));
+        }
+    }
+    for field in secrets.keys() {
+        if plan.config.get(field).is_some_and(|f| !f.secret) {
+            problems.push(format!(
+                "config field `{field}` is not a secret: pass it with -c (API: in `config`)"
+            ));
+        }
+    }
+    if let Some(mode) = auth_mode
+        && !plan.auth.iter().any(|a| a.mode_name() == mode)
+    {
+        let modes = plan.auth.iter().map(|a| a.mode_name());
+        problems.push(format!(
+            "connector `{}` has no auth mode `{mode}`{}",
+            plan.id,
+            did_you_mean_suffix(mode, modes)
+        ));
+    }
+    let mut values = config.clone();
+    values.extend(secrets.clone());
+    match Connection::new(name.to_string(), plan.clone(), values) {
+        Err(more) => problems.extend(more),
+        Ok(connection) if problems.is_empty() => return Ok(connection),
+        Ok(_) => {}
+    }
+    Err(ConnectionError::Invalid(problems))
 }
 
 fn connector_plan(catalog: &Catalog, name: &str) -> Result<Arc<ConnectorPlan>, ConnectionError> {

@@ -6,11 +6,15 @@
 //! a reload finishes with the workflow version it started with: the versions a reload
 //! replaced stay reachable by content hash.
 //!
+//! It also holds the workflows switched on or off through the API: a switch overrides the
+//! spec's `enabled` and outlives reloads (it is stored; see [`LiveCatalog::set_switches`]).
+//!
 //! Must never hold a catalog that did not compile: the caller replaces it only with one
 //! that passed every check.
 
 use super::{Catalog, WorkflowPlan};
 use arc_swap::ArcSwap;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// How many replaced workflow versions are kept for runs that started with them.
@@ -22,6 +26,8 @@ pub struct LiveCatalog {
     current: ArcSwap<Catalog>,
     /// Replaced workflow plans by content hash, oldest first (bounded).
     replaced: Mutex<Vec<(String, Arc<WorkflowPlan>)>>,
+    /// Workflow id -> on/off, set through the API.
+    switches: ArcSwap<HashMap<String, bool>>,
 }
 
 impl LiveCatalog {
@@ -29,7 +35,39 @@ impl LiveCatalog {
         Arc::new(LiveCatalog {
             current: ArcSwap::new(catalog.into()),
             replaced: Mutex::new(Vec::new()),
+            switches: ArcSwap::default(),
         })
+    }
+
+    /// Whether `workflow` takes triggers: its switch if it has one, else its spec's
+    /// `enabled`.
+    pub fn is_enabled(&self, workflow: &WorkflowPlan) -> bool {
+        self.switches
+            .load()
+            .get(&workflow.id)
+            .copied()
+            .unwrap_or(workflow.enabled)
+    }
+
+    /// The switch of a workflow, if it has one.
+    pub fn switch(&self, id: &str) -> Option<bool> {
+        self.switches.load().get(id).copied()
+    }
+
+    /// Puts the stored switches in place (at start, and when another instance changed
+    /// them).
+    pub fn set_switches(&self, switches: impl IntoIterator<Item = (String, bool)>) {
+        self.switches
+            .store(Arc::new(switches.into_iter().collect()));
+    }
+
+    /// Sets one switch (after it was stored).
+    pub fn set_switch(&self, id: &str, enabled: bool) {
+        self.switches.rcu(|current| {
+            let mut next = HashMap::clone(current);
+            next.insert(id.to_string(), enabled);
+            next
+        });
     }
 
     /// The catalog as of now.

@@ -153,7 +153,9 @@ impl Engine {
                 let WorkflowTriggerPlan::Poll { every, .. } = &workflow.trigger else {
                     continue;
                 };
-                if !workflow.enabled || next.get(&workflow.id).is_some_and(|t| *t > now) {
+                if !self.catalog.is_enabled(workflow)
+                    || next.get(&workflow.id).is_some_and(|t| *t > now)
+                {
                     continue;
                 }
                 next.insert(workflow.id.clone(), now + *every);

@@ -121,7 +121,7 @@ impl EngineTargets {
             else {
                 continue;
             };
-            if !workflow.enabled
+            if !self.catalog.is_enabled(workflow)
                 || *connector != target.connector.id
                 || *connection != target.connection
             {

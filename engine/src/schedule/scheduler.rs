@@ -43,7 +43,7 @@ impl Scheduler {
             let WorkflowTriggerPlan::Cron(plan) = &workflow.trigger else {
                 continue;
             };
-            if !workflow.enabled {
+            if !self.catalog.is_enabled(workflow) {
                 continue;
             }
             let Some(last_ms) = self.store.handled_until(&workflow.id).await? else {
@@ -116,7 +116,7 @@ impl Scheduler {
             .workflows
             .values()
             .filter_map(|w| match &w.trigger {
-                WorkflowTriggerPlan::Cron(plan) if w.enabled => {
+                WorkflowTriggerPlan::Cron(plan) if self.catalog.is_enabled(w) => {
                     // Nominal times up to `jitter` back may still be waiting to run.
                     let back = chrono::Duration::from_std(plan.jitter.unwrap_or_default())
                         .unwrap_or_default();

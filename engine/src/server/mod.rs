@@ -1,9 +1,8 @@
 //! The HTTP server of `switchyard serve`.
 //!
-//! Today it serves health checks and the compiled catalog (what connectors, actions,
-//! triggers and workflows are loaded); webhooks, the OAuth callback and the REST API for
-//! connections and runs come with the run engine. Handlers are thin: they read the shared
-//! [`AppState`] and never parse YAML.
+//! Health checks, webhooks (`/hooks/...`), the OAuth callback, `/metrics`, the compiled
+//! catalog and the REST API (`/api/v1`, see [`rest`]). Handlers are thin: they read the
+//! shared [`AppState`] and never parse YAML.
 
 pub mod api;
 mod catalog;
@@ -14,7 +13,7 @@ pub mod webhooks;
 use crate::plan::{Catalog, LiveCatalog};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -33,6 +32,8 @@ pub struct AppState {
     pub oauth: Option<crate::oauth::OAuthFlow>,
     /// For API key checks; `None`: every API route answers 401.
     pub store: Option<crate::store::Store>,
+    /// Wakes idle workers when the API queues a run (retry, replay).
+    pub wake: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl AppState {
@@ -51,6 +52,7 @@ impl AppState {
             metrics: None,
             oauth: None,
             store: None,
+            wake: None,
         }
     }
 }
@@ -71,18 +73,39 @@ pub fn router(state: AppState) -> Router {
         .route("/oauth/{connector}/connect", get(oauth::connect))
         .route("/api/v1/openapi.json", get(rest::openapi))
         .route("/api/v1/connectors", get(rest::list_connectors))
+        .route("/api/v1/connectors/{id}", get(rest::show_connector))
         .route(
             "/api/v1/connections",
             get(rest::list_connections).post(rest::create_connection),
         )
         .route(
-            "/api/v1/connections/{name}/check",
-            axum::routing::post(rest::check_connection),
+            "/api/v1/connections/{name}",
+            get(rest::show_connection)
+                .patch(rest::update_connection)
+                .delete(rest::delete_connection),
         )
         .route(
-            "/api/v1/connections/{name}",
-            get(rest::show_connection).delete(rest::delete_connection),
+            "/api/v1/connections/{name}/check",
+            post(rest::check_connection),
         )
+        .route(
+            "/api/v1/connections/{name}/authorize",
+            post(rest::authorize_connection),
+        )
+        .route("/api/v1/workflows", get(rest::list_workflows))
+        .route("/api/v1/workflows/{id}", get(rest::show_workflow))
+        .route("/api/v1/workflows/{id}/enable", post(rest::enable_workflow))
+        .route(
+            "/api/v1/workflows/{id}/disable",
+            post(rest::disable_workflow),
+        )
+        .route("/api/v1/runs", get(rest::list_runs))
+        .route("/api/v1/runs/{id}", get(rest::show_run))
+        .route("/api/v1/runs/{id}/retry", post(rest::retry_run))
+        .route("/api/v1/runs/{id}/replay", post(rest::replay_run))
+        .route("/api/v1/events", get(rest::list_events))
+        .route("/api/v1/events/{id}", get(rest::show_event))
+        .route("/api/v1/summary", get(rest::summary))
         .with_state(state)
 }
 

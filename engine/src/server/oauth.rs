@@ -121,6 +121,26 @@ pub async fn connect(
         )
         .into_response();
     };
+    let redirect_uri = match callback_url(&state, &headers) {
+        Ok(url) => url,
+        Err(e) => return e.into_response(),
+    };
+    let catalog = state.catalog.current();
+    match flow
+        .start(&catalog, &principal.tenant, &connector, name, &redirect_uri)
+        .await
+    {
+        Ok(url) => (StatusCode::SEE_OTHER, [(axum::http::header::LOCATION, url)]).into_response(),
+        Err(e) => start_error(e).into_response(),
+    }
+}
+
+/// The `/oauth/callback` URL providers send users back to: from `--public-url`, else from
+/// the request's `Host`.
+pub(super) fn callback_url(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+) -> Result<String, super::api::ApiError> {
     let base = match &state.public_url {
         Some(url) => url.trim_end_matches('/').to_string(),
         None => match headers
@@ -129,33 +149,25 @@ pub async fn connect(
         {
             Some(host) => format!("http://{host}"),
             None => {
-                return ApiError::new(
+                return Err(super::api::ApiError::new(
                     StatusCode::BAD_REQUEST,
                     "invalid_request",
                     "no Host header; start the server with --public-url",
-                )
-                .into_response();
+                ));
             }
         },
     };
-    let catalog = state.catalog.current();
-    match flow
-        .start(
-            &catalog,
-            &principal.tenant,
-            &connector,
-            name,
-            &format!("{base}/oauth/callback"),
-        )
-        .await
-    {
-        Ok(url) => (StatusCode::SEE_OTHER, [(axum::http::header::LOCATION, url)]).into_response(),
-        Err(crate::oauth::OAuthError::Store(e)) => ApiError::internal(e).into_response(),
-        Err(e @ crate::oauth::OAuthError::NotOAuth(_)) => {
-            ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string()).into_response()
+    Ok(format!("{base}/oauth/callback"))
+}
+
+/// Maps a failure to start an authorization to an API error.
+pub(super) fn start_error(error: crate::oauth::OAuthError) -> super::api::ApiError {
+    use super::api::ApiError;
+    match error {
+        crate::oauth::OAuthError::Store(e) => ApiError::internal(e),
+        e @ crate::oauth::OAuthError::NotOAuth(_) => {
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
         }
-        Err(e) => {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", e.to_string()).into_response()
-        }
+        e => ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", e.to_string()),
     }
 }

@@ -165,12 +165,12 @@ macro_rules! impl_reads {
                 row.as_ref().map(RunRecord::decode).transpose()
             }
 
-            /// The journal of a run with each step's timing, in the order they finished.
+            /// The journal of a run with each step's timing, in the order they started.
             pub async fn steps(&self, run: &str) -> Result<Vec<StepRow>, StoreError> {
                 let rows = sqlx::query(concat!(
                     "SELECT ",
                     step_columns!(),
-                    " FROM steps WHERE run_id = $1 ORDER BY finished_at, step_id"
+                    " FROM steps WHERE run_id = $1 ORDER BY started_at, finished_at, step_id"
                 ))
                 .bind(run)
                 .fetch_all(&self.pool)

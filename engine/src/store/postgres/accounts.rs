@@ -33,6 +33,26 @@ impl PgStore {
         Ok(inserted > 0)
     }
 
+    /// Replaces a connection's config, sealed secrets, auth mode and base URL (an edit).
+    /// `false` if the connection is gone.
+    pub async fn update_connection(&self, row: &ConnectionRow) -> Result<bool, StoreError> {
+        let n = sqlx::query(
+            "UPDATE connections SET config = $2, secrets = $3, auth_mode = $4,
+                 base_url = $5, updated_at = $6
+             WHERE id = $1",
+        )
+        .bind(&row.id)
+        .bind(Json::Object(row.config.clone()).to_string())
+        .bind(&row.secrets)
+        .bind(&row.auth_mode)
+        .bind(&row.base_url)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n > 0)
+    }
+
     /// Deletes a connection; `false` if there was none.
     pub async fn delete_connection(&self, tenant: &str, name: &str) -> Result<bool, StoreError> {
         let n = sqlx::query("DELETE FROM connections WHERE tenant = $1 AND name = $2")

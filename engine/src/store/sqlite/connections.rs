@@ -39,6 +39,32 @@ impl SqliteStore {
             .await
     }
 
+    /// Replaces a connection's config, sealed secrets, auth mode and base URL (an edit).
+    /// `false` if the connection is gone.
+    pub async fn update_connection(&self, row: &ConnectionRow) -> Result<bool, StoreError> {
+        let row = row.clone();
+        let config = Json::Object(row.config.clone()).to_string();
+        self.writer
+            .write(move |c| {
+                let n = c
+                    .prepare_cached(
+                        "UPDATE connections SET config = ?2, secrets = ?3, auth_mode = ?4,
+                             base_url = ?5, updated_at = ?6
+                         WHERE id = ?1",
+                    )?
+                    .execute(params![
+                        row.id,
+                        config,
+                        row.secrets,
+                        row.auth_mode,
+                        row.base_url,
+                        now_ms()
+                    ])?;
+                Ok(n > 0)
+            })
+            .await
+    }
+
     /// Deletes a connection; `false` if there was none.
     pub async fn delete_connection(&self, tenant: &str, name: &str) -> Result<bool, StoreError> {
         let (tenant, name) = (tenant.to_string(), name.to_string());

@@ -1,20 +1,21 @@
-//! The REST API under `/api/v1`: JSON, API keys, one tenant per key. The OpenAPI 3.1
-//! document is generated from these handlers and types (`/api/v1/openapi.json`, checked in
-//! as `docs/openapi.json`; a test fails on drift).
+//! Connectors and connections: list, show, create, edit, delete (revoking OAuth tokens),
+//! check, and the OAuth authorization URL.
 //!
-//! Every query is scoped by the key's tenant: another tenant's resource is a 404, the same
-//! as one that does not exist. Secrets are write-only: no response carries one.
+//! Secrets are write-only: they are sealed when received, and no response carries one.
 
-use super::AppState;
-use super::api::{ApiError, require};
+#[allow(unused_imports)]
+use super::ErrorBody;
+use super::{ApiError, flow, invalid, not_found, store, tenant_connection};
 use crate::access::Scope;
+use crate::server::AppState;
+use crate::server::api::require;
 use crate::store::ConnectionRow;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
 
 /// A connector of the catalog.
 #[derive(Debug, Serialize, ToSchema)]
@@ -26,6 +27,19 @@ pub struct ConnectorInfo {
     pub auth_modes: Vec<String>,
     pub actions: Vec<String>,
     pub triggers: Vec<String>,
+}
+
+impl From<&crate::plan::ConnectorPlan> for ConnectorInfo {
+    fn from(c: &crate::plan::ConnectorPlan) -> Self {
+        ConnectorInfo {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            description: c.description.clone(),
+            auth_modes: c.auth.iter().map(|a| a.mode_name().to_string()).collect(),
+            actions: c.actions.keys().cloned().collect(),
+            triggers: c.triggers.keys().cloned().collect(),
+        }
+    }
 }
 
 /// A connection, without secrets: only whether some are stored.
@@ -68,50 +82,6 @@ impl From<&ConnectionRow> for ConnectionInfo {
     }
 }
 
-/// The error body of every API error.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorDetail {
-    /// A stable code: `unauthorized`, `forbidden`, `not_found`, `invalid_request`, `unavailable`.
-    pub code: String,
-    pub message: String,
-}
-
-fn not_found(what: &str) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no {what}"))
-}
-
-fn store(state: &AppState) -> Result<&crate::store::Store, ApiError> {
-    state
-        .store
-        .as_ref()
-        .ok_or_else(|| ApiError::internal("the API has no store"))
-}
-
-fn flow(state: &AppState) -> Result<&crate::oauth::OAuthFlow, ApiError> {
-    state
-        .oauth
-        .as_ref()
-        .ok_or_else(|| ApiError::internal("the API has no connection service"))
-}
-
-/// A connection of `tenant`; another tenant's is a 404 like a missing one.
-async fn tenant_connection(
-    store: &crate::store::Store,
-    tenant: &str,
-    name: &str,
-) -> Result<ConnectionRow, ApiError> {
-    store
-        .connection(tenant, name)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| not_found("such connection"))
-}
-
 /// Every connector of the catalog.
 #[utoipa::path(get, path = "/api/v1/connectors", tag = "connectors",
     responses((status = 200, body = [ConnectorInfo]), (status = 401, body = ErrorBody)),
@@ -125,14 +95,7 @@ pub async fn list_connectors(
     let list: Vec<ConnectorInfo> = catalog
         .connectors
         .values()
-        .map(|c| ConnectorInfo {
-            id: c.id.clone(),
-            name: c.name.clone(),
-            description: c.description.clone(),
-            auth_modes: c.auth.iter().map(|a| a.mode_name().to_string()).collect(),
-            actions: c.actions.keys().cloned().collect(),
-            triggers: c.triggers.keys().cloned().collect(),
-        })
+        .map(|c| ConnectorInfo::from(c.as_ref()))
         .collect();
     Ok(Json(list).into_response())
 }
@@ -237,19 +200,9 @@ pub async fn create_connection(
     body: Result<Json<CreateConnection>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     let principal = require(&state, &headers, Scope::Write).await?;
-    let Json(body) = body.map_err(|rejection| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            rejection.body_text(),
-        )
-    })?;
+    let body = super::body(body)?;
     if body.name.is_empty() || body.name.len() > 100 {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "`name` must be 1 to 100 characters",
-        ));
+        return Err(invalid("`name` must be 1 to 100 characters"));
     }
     let flow = flow(&state)?;
     let catalog = state.catalog.current();
@@ -269,9 +222,7 @@ pub async fn create_connection(
         .await
         .map_err(|e| match e {
             E::Exists(_) => ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()),
-            E::Invalid(_) | E::UnknownConnector { .. } => {
-                ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", e.to_string())
-            }
+            E::Invalid(_) | E::UnknownConnector { .. } => invalid(e.to_string()),
             e => ApiError::internal(e),
         })?;
     Ok((StatusCode::CREATED, Json(ConnectionInfo::from(&row))).into_response())
@@ -313,41 +264,152 @@ pub async fn check_connection(
     .into_response())
 }
 
-/// The OpenAPI document of this API.
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "Switchyard API", description = "Connections, connectors, runs. Every request needs `Authorization: Bearer sy_...`; a key reaches one tenant."),
-    paths(list_connectors, list_connections, create_connection, show_connection, delete_connection, check_connection),
-    components(schemas(ConnectorInfo, ConnectionInfo, CreateConnection, CheckResult, ErrorBody, ErrorDetail)),
-    modifiers(&ApiKeyScheme)
-)]
-pub struct ApiDoc;
+/// One connector of the catalog.
+#[utoipa::path(get, path = "/api/v1/connectors/{id}", tag = "connectors",
+    params(("id" = String, Path, description = "The connector's id")),
+    responses((status = 200, body = ConnectorInfo), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn show_connector(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    require(&state, &headers, Scope::Read).await?;
+    let catalog = state.catalog.current();
+    let connector = catalog
+        .connectors
+        .get(&id)
+        .ok_or_else(|| not_found("such connector"))?;
+    Ok(Json(ConnectorInfo::from(connector.as_ref())).into_response())
+}
 
-struct ApiKeyScheme;
+/// Changes to a connection. Fields given replace the stored ones; `null` removes a field.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateConnection {
+    /// Non-secret config fields to set.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub config: serde_json::Map<String, serde_json::Value>,
+    /// Secret config fields to set (write-only).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub secrets: serde_json::Map<String, serde_json::Value>,
+    pub auth_mode: Option<String>,
+    pub base_url: Option<String>,
+}
 
-impl utoipa::Modify for ApiKeyScheme {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "api_key",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
+/// Edits a connection of the key's tenant (config, secrets, auth mode, base URL).
+#[utoipa::path(patch, path = "/api/v1/connections/{name}", tag = "connections",
+    params(("name" = String, Path, description = "The connection's name")),
+    request_body = UpdateConnection,
+    responses((status = 200, body = ConnectionInfo), (status = 400, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn update_connection(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    payload: Result<Json<UpdateConnection>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let principal = require(&state, &headers, Scope::Write).await?;
+    let change = super::body(payload)?;
+    let flow = flow(&state)?;
+    let catalog = state.catalog.current();
+    use crate::connections::ConnectionError as E;
+    let row = flow
+        .connections
+        .update(
+            &catalog,
+            &principal.tenant,
+            &name,
+            crate::connections::ConnectionChange {
+                config: change.config,
+                secrets: change.secrets,
+                auth_mode: change.auth_mode,
+                base_url: change.base_url,
+            },
+        )
+        .await
+        .map_err(|e| match e {
+            E::NotFound(_) => not_found("such connection"),
+            E::Invalid(_) | E::UnknownConnector { .. } => invalid(e.to_string()),
+            e => ApiError::internal(e),
+        })?;
+    Ok(Json(ConnectionInfo::from(&row)).into_response())
+}
+
+/// Which connector to authorize (needed when the connection does not exist yet).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizeRequest {
+    pub connector: Option<String>,
+}
+
+/// Where to send the user to connect the account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuthorizeUrl {
+    /// The provider's authorization page, with `state` (and PKCE) for this connection.
+    pub authorize_url: String,
+    /// Seconds the link stays valid; it works once.
+    pub expires_in: u64,
+}
+
+/// Starts an OAuth authorization for a connection of the key's tenant (new, or to
+/// reconnect one) and returns the URL to send the user to. The callback stores the tokens.
+#[utoipa::path(post, path = "/api/v1/connections/{name}/authorize", tag = "connections",
+    params(("name" = String, Path, description = "The connection's name")),
+    request_body = AuthorizeRequest,
+    responses((status = 200, body = AuthorizeUrl), (status = 400, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn authorize_connection(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    payload: Option<Json<AuthorizeRequest>>,
+) -> Result<Response, ApiError> {
+    let principal = require(&state, &headers, Scope::Write).await?;
+    let request = payload.map(|Json(r)| r).unwrap_or_default();
+    let store = store(&state)?;
+    let existing = store
+        .connection(&principal.tenant, &name)
+        .await
+        .map_err(ApiError::internal)?;
+    let connector = match (&existing, request.connector) {
+        (Some(row), Some(given)) if given != row.connector => {
+            return Err(invalid(format!(
+                "connection `{name}` uses connector `{}`, not `{given}`",
+                row.connector
+            )));
+        }
+        (Some(row), _) => row.connector.clone(),
+        (None, Some(given)) => given,
+        (None, None) => {
+            return Err(invalid(
+                "`connector` is required for a connection that does not exist yet",
+            ));
+        }
+    };
+    if name.is_empty() || name.len() > 100 {
+        return Err(invalid("the connection name must be 1 to 100 characters"));
     }
-}
-
-/// The document as pretty JSON (served, and checked in as `docs/openapi.json`).
-pub fn openapi_json() -> String {
-    let mut doc = ApiDoc::openapi();
-    doc.info.version = env!("CARGO_PKG_VERSION").to_string();
-    doc.to_pretty_json().unwrap_or_else(|_| "{}".into()) + "\n"
-}
-
-/// `GET /api/v1/openapi.json`
-pub async fn openapi() -> Response {
-    (
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        openapi_json(),
-    )
-        .into_response()
+    let redirect_uri = crate::server::oauth::callback_url(&state, &headers)?;
+    let flow = flow(&state)?;
+    let catalog = state.catalog.current();
+    let url = flow
+        .start(
+            &catalog,
+            &principal.tenant,
+            &connector,
+            &name,
+            &redirect_uri,
+        )
+        .await
+        .map_err(crate::server::oauth::start_error)?;
+    Ok(Json(AuthorizeUrl {
+        authorize_url: url,
+        expires_in: crate::oauth::STATE_LIFETIME.as_secs(),
+    })
+    .into_response())
 }

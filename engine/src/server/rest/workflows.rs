@@ -1,0 +1,195 @@
+//! Workflows: list, show, switch on and off.
+//!
+//! Workflows are spec files loaded by the server for the whole installation; their runs
+//! belong to the default tenant, so only the default tenant's keys see them (for any other
+//! key the list is empty and every workflow a 404).
+
+use super::{ApiError, ErrorBody, not_found, store};
+use crate::access::{Principal, Scope};
+use crate::plan::{WorkflowPlan, WorkflowTriggerPlan};
+use crate::server::AppState;
+use crate::server::api::require;
+use crate::store::DEFAULT_TENANT;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A loaded workflow.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkflowInfo {
+    pub id: String,
+    pub description: Option<String>,
+    /// The trigger: `{"webhook": "github.issues"}`, `{"cron": "0 9 * * *", "timezone": ...}`,
+    /// `{"poll": "github.new_issue"}` or `{"manual": {}}`.
+    #[schema(value_type = Object)]
+    pub trigger: serde_json::Value,
+    /// Whether it takes triggers now (its switch, else its spec).
+    pub enabled: bool,
+    /// What its spec says (`enabled:`).
+    pub enabled_in_spec: bool,
+    /// The content hash of the loaded spec version.
+    pub version: String,
+    pub steps: Vec<String>,
+    /// For webhook triggers: the path deliveries go to on this server.
+    pub webhook_path: Option<String>,
+    /// For cron triggers: the next nominal firing (Unix ms).
+    pub next_firing: Option<i64>,
+}
+
+impl WorkflowInfo {
+    fn new(state: &AppState, w: &WorkflowPlan) -> Self {
+        let (trigger, webhook_path, next_firing) = match &w.trigger {
+            WorkflowTriggerPlan::Webhook {
+                connector, event, ..
+            } => (
+                serde_json::json!({ "webhook": format!("{connector}.{event}") }),
+                Some(format!("/hooks/{}", w.id)),
+                None,
+            ),
+            WorkflowTriggerPlan::Cron(c) => (
+                serde_json::json!({ "cron": c.source, "timezone": c.timezone.name() }),
+                None,
+                crate::schedule::next_firings(c, chrono::Utc::now(), 1)
+                    .first()
+                    .map(|t| t.timestamp_millis()),
+            ),
+            WorkflowTriggerPlan::Poll {
+                connector, trigger, ..
+            } => (
+                serde_json::json!({ "poll": format!("{connector}.{trigger}") }),
+                None,
+                None,
+            ),
+            WorkflowTriggerPlan::Manual { .. } => (serde_json::json!({ "manual": {} }), None, None),
+        };
+        WorkflowInfo {
+            id: w.id.clone(),
+            description: w.description.clone(),
+            trigger,
+            enabled: state.catalog.is_enabled(w),
+            enabled_in_spec: w.enabled,
+            version: w.content_hash.clone(),
+            steps: w.steps.iter().map(|s| s.id.clone()).collect(),
+            webhook_path,
+            next_firing,
+        }
+    }
+}
+
+/// Whether the key's tenant is the one workflows run for.
+fn sees_workflows(principal: &Principal) -> bool {
+    principal.tenant == DEFAULT_TENANT
+}
+
+/// The loaded workflows, by id.
+#[utoipa::path(get, path = "/api/v1/workflows", tag = "workflows",
+    responses((status = 200, body = [WorkflowInfo]), (status = 401, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn list_workflows(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let principal = require(&state, &headers, Scope::Read).await?;
+    let catalog = state.catalog.current();
+    let list: Vec<WorkflowInfo> = if sees_workflows(&principal) {
+        catalog
+            .workflows
+            .values()
+            .map(|w| WorkflowInfo::new(&state, w))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(Json(list).into_response())
+}
+
+/// The workflow `id` of the key's tenant.
+fn tenant_workflow(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+) -> Result<std::sync::Arc<WorkflowPlan>, ApiError> {
+    state
+        .catalog
+        .current()
+        .workflows
+        .get(id)
+        .filter(|_| sees_workflows(principal))
+        .cloned()
+        .ok_or_else(|| not_found("such workflow"))
+}
+
+/// One workflow.
+#[utoipa::path(get, path = "/api/v1/workflows/{id}", tag = "workflows",
+    params(("id" = String, Path, description = "The workflow's id")),
+    responses((status = 200, body = WorkflowInfo), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn show_workflow(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let principal = require(&state, &headers, Scope::Read).await?;
+    let workflow = tenant_workflow(&state, &principal, &id)?;
+    Ok(Json(WorkflowInfo::new(&state, &workflow)).into_response())
+}
+
+/// Switches a workflow on: it takes triggers again. A cron schedule starts from now (the
+/// firings missed while it was off are not caught up).
+#[utoipa::path(post, path = "/api/v1/workflows/{id}/enable", tag = "workflows",
+    params(("id" = String, Path, description = "The workflow's id")),
+    responses((status = 200, body = WorkflowInfo), (status = 404, body = ErrorBody),
+              (status = 403, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn enable_workflow(
+    state: State<AppState>,
+    id: Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    switch(state, id, headers, true).await
+}
+
+/// Switches a workflow off: webhooks are still accepted and stored but start no run of
+/// it; cron and polling skip it. Runs already queued finish.
+#[utoipa::path(post, path = "/api/v1/workflows/{id}/disable", tag = "workflows",
+    params(("id" = String, Path, description = "The workflow's id")),
+    responses((status = 200, body = WorkflowInfo), (status = 404, body = ErrorBody),
+              (status = 403, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn disable_workflow(
+    state: State<AppState>,
+    id: Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    switch(state, id, headers, false).await
+}
+
+async fn switch(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    enabled: bool,
+) -> Result<Response, ApiError> {
+    let principal = require(&state, &headers, Scope::Write).await?;
+    let workflow = tenant_workflow(&state, &principal, &id)?;
+    let store = store(&state)?;
+    if enabled
+        && !state.catalog.is_enabled(&workflow)
+        && matches!(workflow.trigger, WorkflowTriggerPlan::Cron(_))
+    {
+        store
+            .set_handled_until(&workflow.id, chrono::Utc::now().timestamp_millis())
+            .await
+            .map_err(ApiError::internal)?;
+    }
+    store
+        .set_workflow_enabled(&workflow.id, enabled)
+        .await
+        .map_err(ApiError::internal)?;
+    state.catalog.set_switch(&workflow.id, enabled);
+    tracing::info!(workflow = %workflow.id, enabled, "workflow switched");
+    Ok(Json(WorkflowInfo::new(&state, &workflow)).into_response())
+}
