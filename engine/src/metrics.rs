@@ -41,7 +41,17 @@ pub fn install() -> Option<PrometheusHandle> {
         "switchyard_http_request_duration_seconds",
         "Request durations to providers by connector"
     );
+    metrics::describe_counter!(
+        "switchyard_token_refreshes_total",
+        "OAuth token refreshes and client-credentials fetches by connector and outcome (refreshed, failed, needs_reauth)"
+    );
     Some(handle)
+}
+
+/// An OAuth token refresh (or client-credentials fetch) and how it ended.
+pub fn token_refresh(connector: &str, outcome: &'static str) {
+    counter!("switchyard_token_refreshes_total", "connector" => connector.to_string(), "outcome" => outcome)
+        .increment(1);
 }
 
 /// A webhook delivery's outcome.

@@ -134,6 +134,11 @@ const CASES: &[Case] = &[
         ],
     },
     Case {
+        name: "a kept token value named like an engine field",
+        yaml: "connector: demo\nname: Demo\nbase_url: https://x\nauth:\n  oauth2:\n    authorize_url: https://x/a\n    token_url: https://x/t\n    token_response: { extra: { scope: $.s, team: $.team.id } }\n",
+        errors: &["8:39 reserved-name: `connection.scope` is set by the engine"],
+    },
+    Case {
         name: "wrong type: string for an integer",
         yaml: "connector: demo\nname: Demo\nbase_url: https://x\nauth: { none: {} }\npagination:\n  p:\n    strategy: { link_header: {} }\n    max_pages: lots\n",
         errors: &["8:16 invalid-value: invalid type: string \"lots\", expected u32"],

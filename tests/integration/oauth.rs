@@ -201,7 +201,19 @@ async fn code_flow_with_pkce_and_single_use_state() {
 
 #[tokio::test]
 async fn fifty_runs_on_an_expiring_token_cause_one_refresh_and_invalid_grant_needs_reauth() {
+    // A recorder for this test's thread (the test runtime runs every task on it).
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let metrics = recorder.handle();
+    let _local = metrics::set_default_local_recorder(&recorder);
     refresh_scenario(super::common::TestStore::sqlite().await).await;
+    // One refresh for fifty callers, then the `invalid_grant` one.
+    let text = metrics.render();
+    for line in [
+        r#"switchyard_token_refreshes_total{connector="acme",outcome="refreshed"} 1"#,
+        r#"switchyard_token_refreshes_total{connector="acme",outcome="needs_reauth"} 1"#,
+    ] {
+        assert!(text.contains(line), "{line} not in:\n{text}");
+    }
 }
 
 #[tokio::test]
@@ -675,4 +687,103 @@ async fn connect_route_needs_a_write_key_and_uses_its_tenant() {
     )
     .await;
     assert_eq!(status, 200, "{body}");
+}
+
+/// What an authorization granted reaches templates: `connection.scope` and the token
+/// response fields the spec keeps (`connection.extra.NAME`), for connections loaded from
+/// the store.
+#[tokio::test]
+async fn granted_scope_and_kept_token_fields_reach_action_templates() {
+    let provider = MockServer::start().await;
+    let yaml = format!(
+        "connector: acme\nname: Acme\ndescription: OAuth test provider.\nbase_url: {p}/api\n\
+         auth:\n  oauth2:\n    authorize_url: {p}/authorize\n    token_url: {p}/token\n\
+         \x20   scopes: [read, write]\n    client_id: acme-client\n    client_secret: acme-secret\n\
+         \x20   token_response: {{ extra: {{ team_id: $.team.id }} }}\n\
+         actions:\n  me:\n    description: Who am I.\n    method: GET\n    path: /me\n\
+         \x20   headers: {{ X-Team: \"{{{{ connection.team_id }}}}\", X-Scope: \"{{{{ connection.scope }}}}\" }}\n\
+         \x20   output: {{ id: $.id }}\n",
+        p = provider.uri()
+    );
+    let compiled = compile_sources(&[SourceFile {
+        path: "acme.yaml".into(),
+        text: yaml,
+    }]);
+    assert!(
+        !compiled.diagnostics.has_errors(),
+        "{:#?}",
+        compiled.diagnostics
+    );
+    let catalog = compiled.catalog.unwrap();
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": ACCESS, "refresh_token": REFRESH, "expires_in": 3600,
+            "scope": "read write", "team": { "id": "T-42" }
+        })))
+        .mount(&provider)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/me"))
+        .and(wiremock::matchers::header("x-team", "T-42"))
+        .and(wiremock::matchers::header("x-scope", "read write"))
+        .and(wiremock::matchers::header(
+            "authorization",
+            format!("Bearer {ACCESS}").as_str(),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({ "id": "u1" })))
+        .expect(1)
+        .mount(&provider)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (service, http) = setup(dir.path()).await;
+    let flow = OAuthFlow {
+        connections: service.clone(),
+        http: http.clone(),
+    };
+    let url = flow
+        .start(
+            &catalog,
+            "default",
+            "acme",
+            "main",
+            "http://127.0.0.1:1/oauth/callback",
+        )
+        .await
+        .unwrap();
+    flow.callback(&catalog, &query(&url)["state"], "code")
+        .await
+        .unwrap();
+
+    let live = switchyard::plan::LiveCatalog::new(catalog);
+    let connections = switchyard::connections::StoredConnections::load(service, live, http.clone())
+        .await
+        .unwrap();
+    use switchyard::runtime::Connections;
+    let connection = connections.get("main").expect("loaded from the store");
+    let interpreter = switchyard::interpret::Interpreter::new(http, Default::default());
+    let mut sink = switchyard::interpret::CollectSink::default();
+    let outcome = interpreter
+        .call(
+            &connection,
+            &switchyard::interpret::Call {
+                action: "me".into(),
+                input: Default::default(),
+                run: None,
+                max_pages: None,
+            },
+            &mut sink,
+        )
+        .await;
+    assert!(
+        outcome.is_ok(),
+        "{outcome:?}: {:?}",
+        provider
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.url.path().to_string(), r.headers.clone()))
+            .collect::<Vec<_>>()
+    );
 }

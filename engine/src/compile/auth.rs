@@ -161,6 +161,22 @@ fn token_response(
     let expires_in = optional_path(r, &spec.expires_in, "expires_in");
     let scope = optional_path(r, &spec.scope, "scope");
     let extra = mapping(&spec.extra, &path.key("extra"), r);
+    for name in spec.extra.keys() {
+        if ["id", "connector", "scope"].contains(&name.as_str()) {
+            r.error_hint(
+                "reserved-name",
+                &path.key("extra").key(name.clone()),
+                &format!("`connection.{name}` is set by the engine"),
+                Some("choose another name for the kept value".into()),
+            );
+        }
+    }
+    let extra = extra.filter(|_| {
+        !spec
+            .extra
+            .keys()
+            .any(|n| ["id", "connector", "scope"].contains(&n.as_str()))
+    });
     Some(TokenResponsePlan {
         access_token: access_token?,
         refresh_token: refresh_token?,

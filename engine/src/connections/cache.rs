@@ -98,6 +98,10 @@ impl StoredConnections {
             }
             return Ok(connection);
         };
+        connection.granted = crate::interpret::Granted {
+            scope: tokens.scope.clone(),
+            extra: tokens.extra.clone(),
+        };
         let plan = connection.connector.auth.iter().find_map(|a| match a {
             crate::plan::AuthPlan::OAuth2(p) => Some(p.clone()),
             _ => None,

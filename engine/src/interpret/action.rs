@@ -215,10 +215,7 @@ impl Interpreter {
                 "secrets",
                 value::from_json(Json::Object(conn.secrets.clone())),
             )
-            .with(
-                "connection",
-                value::from_json(json!({ "id": conn.id, "connector": connector.id })),
-            )
+            .with("connection", value::from_json(conn.template_value()))
             .with(
                 "now",
                 minijinja::Value::from(chrono::Utc::now().to_rfc3339()),

@@ -28,9 +28,33 @@ pub struct Connection {
     /// Replaces the connector's `base_url` (a self-hosted instance, a proxy, a test mock);
     /// actions with their own `base_url` keep it.
     pub base_url: Option<String>,
+    /// What the OAuth authorization granted: the `scope` and the token response fields
+    /// the spec keeps (`token_response.extra`, e.g. a workspace id or an instance URL).
+    /// Templates read them as `connection.scope` and `connection.NAME`.
+    pub granted: Granted,
+}
+
+/// What an OAuth authorization granted (empty for other auth kinds).
+#[derive(Debug, Clone, Default)]
+pub struct Granted {
+    pub scope: Option<String>,
+    pub extra: Map<String, Json>,
 }
 
 impl Connection {
+    /// The `connection` template variable: `id`, `connector`, the granted `scope` and the
+    /// values kept from the token response by name.
+    pub fn template_value(&self) -> Json {
+        let mut value = self.granted.extra.clone();
+        value.insert("id".into(), Json::String(self.id.clone()));
+        value.insert("connector".into(), Json::String(self.connector.id.clone()));
+        value.insert(
+            "scope".into(),
+            self.granted.scope.clone().map_or(Json::Null, Json::String),
+        );
+        Json::Object(value)
+    }
+
     /// Checks config values against the connector's fields: unknown names, missing required
     /// fields, types, patterns and enums. Values are split into config and secrets.
     pub fn new(
@@ -114,6 +138,7 @@ impl Connection {
             auth_mode: None,
             tokens: None,
             base_url: None,
+            granted: Granted::default(),
         })
     }
 

@@ -28,5 +28,5 @@ pub mod value;
 pub use action::{Call, CollectSink, Exchange, Interpreter, Options, Outcome, RunRef, Sink};
 pub use auth::{StaticToken, TokenSource};
 pub use client::{HttpClient, HttpRequest, HttpResponse, ReqwestClient, TransportError};
-pub use connection::Connection;
+pub use connection::{Connection, Granted};
 pub use error::{ActionError, Redactor};

@@ -46,7 +46,7 @@ impl ClientCredentialsSource {
                 self.plan.scopes.join(&self.plan.scope_separator),
             ));
         }
-        token_request(
+        let fetched = token_request(
             self.http.as_ref(),
             &self.plan,
             &client,
@@ -54,8 +54,14 @@ impl ClientCredentialsSource {
             form,
             None,
         )
-        .await
-        .map_err(|e| format!("client credentials token: {e}"))
+        .await;
+        let outcome = if fetched.is_ok() {
+            "refreshed"
+        } else {
+            "failed"
+        };
+        crate::metrics::token_refresh(&self.connector, outcome);
+        fetched.map_err(|e| format!("client credentials token: {e}"))
     }
 }
 

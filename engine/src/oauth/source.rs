@@ -96,7 +96,16 @@ impl StoredTokenSource {
         state: &mut State,
         current: TokenSet,
     ) -> Result<String, String> {
-        match self.refresh(&current).await {
+        let refreshed = self.refresh(&current).await;
+        crate::metrics::token_refresh(
+            &self.connector,
+            match &refreshed {
+                Ok(_) => "refreshed",
+                Err(OAuthError::InvalidGrant(_)) => "needs_reauth",
+                Err(_) => "failed",
+            },
+        );
+        match refreshed {
             Ok(fresh) => {
                 let token = fresh.access_token.clone();
                 *state = State::Usable(fresh);

@@ -133,17 +133,18 @@ pub struct TokenResponseSpec {
     /// Example: `access_token: $.access_token`.
     #[serde(default = "default_access_token_path")]
     pub access_token: JsonPathText,
-    /// Example: `refresh_token: $.refresh_token`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Default `$.refresh_token`. Example: `refresh_token: $.refresh_token`.
+    #[serde(default = "default_refresh_token_path")]
     pub refresh_token: Option<JsonPathText>,
-    /// Lifetime in seconds. Example: `expires_in: $.expires_in`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Lifetime in seconds. Default `$.expires_in`. Example: `expires_in: $.expires`.
+    #[serde(default = "default_expires_in_path")]
     pub expires_in: Option<JsonPathText>,
-    /// Granted scopes. Example: `scope: $.scope`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Granted scopes (`connection.scope` in templates). Default `$.scope`.
+    /// Example: `scope: $.authed_user.scope`.
+    #[serde(default = "default_scope_path")]
     pub scope: Option<JsonPathText>,
     /// Extra values to keep with the connection (account id, instance URL, ...), available
-    /// to templates as `connection.<name>`.
+    /// to templates as `connection.<name>` (not `id`, `connector` or `scope`).
     /// Example: `extra: { team_id: $.team.id }`.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub extra: IndexMap<String, JsonPathText>,
@@ -153,13 +154,25 @@ fn default_access_token_path() -> JsonPathText {
     JsonPathText("$.access_token".into())
 }
 
+fn default_refresh_token_path() -> Option<JsonPathText> {
+    Some(JsonPathText("$.refresh_token".into()))
+}
+
+fn default_expires_in_path() -> Option<JsonPathText> {
+    Some(JsonPathText("$.expires_in".into()))
+}
+
+fn default_scope_path() -> Option<JsonPathText> {
+    Some(JsonPathText("$.scope".into()))
+}
+
 impl Default for TokenResponseSpec {
     fn default() -> Self {
         Self {
             access_token: default_access_token_path(),
-            refresh_token: Some(JsonPathText("$.refresh_token".into())),
-            expires_in: Some(JsonPathText("$.expires_in".into())),
-            scope: Some(JsonPathText("$.scope".into())),
+            refresh_token: default_refresh_token_path(),
+            expires_in: default_expires_in_path(),
+            scope: default_scope_path(),
             extra: IndexMap::new(),
         }
     }

@@ -3,9 +3,7 @@
 //!
 //! Secrets are write-only: they are sealed when received, and no response carries one.
 
-#[allow(unused_imports)]
-use super::ErrorBody;
-use super::{ApiError, flow, invalid, not_found, store, tenant_connection};
+use super::{ApiError, ErrorBody, flow, invalid, not_found, store, tenant_connection};
 use crate::access::Scope;
 use crate::server::AppState;
 use crate::server::api::require;
