@@ -166,7 +166,7 @@ fn token_response(
             r.error_hint(
                 "reserved-name",
                 &path.key("extra").key(name.clone()),
-                &format!("`connection.{name}` is set by the engine"),
+                format!("`connection.{name}` is set by the engine"),
                 Some("choose another name for the kept value".into()),
             );
         }
