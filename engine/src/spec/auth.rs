@@ -133,13 +133,13 @@ pub struct TokenResponseSpec {
     /// Example: `access_token: $.access_token`.
     #[serde(default = "default_access_token_path")]
     pub access_token: JsonPathText,
-    /// Default `$.refresh_token`. Example: `refresh_token: $.refresh_token`.
+    /// Example: `refresh_token: $.data.refresh_token`.
     #[serde(default = "default_refresh_token_path")]
     pub refresh_token: Option<JsonPathText>,
-    /// Lifetime in seconds. Default `$.expires_in`. Example: `expires_in: $.expires`.
+    /// Lifetime in seconds. Example: `expires_in: $.expires`.
     #[serde(default = "default_expires_in_path")]
     pub expires_in: Option<JsonPathText>,
-    /// Granted scopes (`connection.scope` in templates). Default `$.scope`.
+    /// Granted scopes (`connection.scope` in templates).
     /// Example: `scope: $.authed_user.scope`.
     #[serde(default = "default_scope_path")]
     pub scope: Option<JsonPathText>,
