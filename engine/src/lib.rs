@@ -33,6 +33,7 @@ pub mod cli;
 pub mod compile;
 pub mod connections;
 pub mod diag;
+pub mod harness;
 pub mod interpret;
 pub mod jsonpath;
 pub mod load;

@@ -71,6 +71,12 @@ pub fn schemas() -> Vec<Generated> {
             file_name: "workflow.schema.json",
             contents: pretty(&schema_of::<WorkflowSpec>("workflow.schema.json")),
         },
+        Generated {
+            file_name: "connector-tests.schema.json",
+            contents: pretty(&schema_of::<crate::spec::ConnectorTestsSpec>(
+                "connector-tests.schema.json",
+            )),
+        },
     ]
 }
 
@@ -82,7 +88,8 @@ pub fn reference_markdown() -> String {
          edit by hand. Every field's description is also its editor tooltip (see the README for\n\
          the `yaml-language-server` line). Durations are written `500ms`, `30s`, `5m`, `1h`, `2d`.\n\
          Templates are MiniJinja (`{{ input.title }}`); expressions are MiniJinja without braces.\n\n\
-         - [Connector spec](#connector-spec)\n- [Workflow spec](#workflow-spec)\n\n",
+         - [Connector spec](#connector-spec)\n- [Workflow spec](#workflow-spec)\n\
+         - [Connector tests](#connector-tests)\n\n",
     );
     render_document(
         &mut out,
@@ -95,6 +102,12 @@ pub fn reference_markdown() -> String {
         "Workflow spec",
         "workflow",
         &schema_of::<WorkflowSpec>("workflow.schema.json"),
+    );
+    render_document(
+        &mut out,
+        "Connector tests",
+        "tests",
+        &schema_of::<crate::spec::ConnectorTestsSpec>("connector-tests.schema.json"),
     );
     out
 }

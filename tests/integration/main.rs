@@ -5,6 +5,7 @@ mod call_cli;
 mod cli;
 mod common;
 mod connections_cli;
+mod connector_tests;
 mod crash;
 mod interpreter;
 mod jsonpath_cts;

@@ -11,6 +11,7 @@ mod runs;
 mod schedule;
 mod schema;
 mod serve;
+mod test;
 mod validate;
 mod webhook;
 
@@ -44,6 +45,8 @@ pub enum Command {
     /// Verify a webhook delivery against a connector's rules, or sign one.
     #[command(subcommand)]
     Webhook(webhook::WebhookCommand),
+    /// Run connectors' own tests (requests and responses, webhook deliveries) without reaching the providers.
+    Test(test::TestArgs),
     /// Serve webhooks, run workflows (webhooks, cron, polling) and keep their history.
     Serve(serve::ServeArgs),
     /// Make the running server load its specs again; an invalid load is refused.
@@ -82,6 +85,7 @@ fn compile_specs(
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Validate(args) => validate::run(args),
+        Command::Test(args) => test::run(args),
         Command::Schema(args) => schema::run(args),
         Command::Serve(args) => serve::run_serve(args),
         Command::Reload(args) => reload::run(args),

@@ -11,6 +11,7 @@ mod parallel;
 pub mod request;
 pub mod scopes;
 pub mod template;
+pub mod tests;
 pub mod values;
 pub mod webhook;
 pub mod workflow;
@@ -36,6 +37,8 @@ pub struct SourceFile {
 pub struct Compiled {
     pub catalog: Option<Catalog>,
     pub diagnostics: Diagnostics,
+    /// Connector tests (`tests:` files) whose references check out, for `switchyard test`.
+    pub tests: Vec<tests::ConnectorTests>,
 }
 
 /// Loads and compiles a set of files as one unit.
@@ -57,12 +60,15 @@ pub fn compile_sources(sources: &[SourceFile]) -> Compiled {
         let (id, path, files, kind) = match doc {
             Document::Connector(l) => (&l.declared_id, &l.path, &mut connector_files, "connector"),
             Document::Workflow(l) => (&l.declared_id, &l.path, &mut workflow_files, "workflow"),
+            // Several files may test one connector.
+            Document::Tests(_) => continue,
         };
         let Some(id) = id else { continue };
         if let Some(first) = files.get(id) {
             let index = match doc {
                 Document::Connector(l) => &l.index,
                 Document::Workflow(l) => &l.index,
+                Document::Tests(l) => &l.index,
             };
             Reporter::new(path, index, &mut diagnostics).error_hint(
                 "duplicate-id",
@@ -111,6 +117,7 @@ pub fn compile_sources(sources: &[SourceFile]) -> Compiled {
                     workflows.entry(id.clone()).or_insert(on_failure);
                 }
             }
+            Document::Tests(_) => {}
         }
     }
 
@@ -127,10 +134,12 @@ pub fn compile_sources(sources: &[SourceFile]) -> Compiled {
     );
     diagnostics.extend(compile_diagnostics);
     let mut catalog = Catalog::default();
+    let mut tests = Vec::new();
     for ((doc, _), plan) in documents.iter().zip(plans) {
         let path = match doc {
             Document::Connector(l) => &l.path,
             Document::Workflow(l) => &l.path,
+            Document::Tests(l) => &l.path,
         };
         if duplicates.contains(path) {
             continue;
@@ -142,6 +151,7 @@ pub fn compile_sources(sources: &[SourceFile]) -> Compiled {
             Some(Plan::Workflow(p)) => {
                 catalog.workflows.insert(p.id.clone(), Arc::from(p));
             }
+            Some(Plan::Tests(t)) => tests.push(*t),
             None => {}
         }
     }
@@ -150,12 +160,14 @@ pub fn compile_sources(sources: &[SourceFile]) -> Compiled {
     Compiled {
         catalog,
         diagnostics,
+        tests,
     }
 }
 
 enum Plan {
     Connector(Box<crate::plan::ConnectorPlan>),
     Workflow(Box<crate::plan::WorkflowPlan>),
+    Tests(Box<tests::ConnectorTests>),
 }
 
 /// Lints and compiles one decoded document.
@@ -181,6 +193,13 @@ fn compile_document(
                 Reporter::with_pruned(&loaded.path, &loaded.index, diagnostics, &loaded.pruned);
             workflow::compile_workflow(loaded, spec, hash, refs, tc, &mut r)
                 .map(|p| Plan::Workflow(Box::new(p)))
+        }
+        Document::Tests(loaded) => {
+            let spec = loaded.spec.as_ref()?;
+            let mut r =
+                Reporter::with_pruned(&loaded.path, &loaded.index, diagnostics, &loaded.pruned);
+            tests::check_tests(&loaded.path, spec, refs.connectors, &mut r)
+                .map(|t| Plan::Tests(Box::new(t)))
         }
     }
 }

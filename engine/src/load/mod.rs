@@ -48,11 +48,12 @@ impl<T> Loaded<T> {
     }
 }
 
-/// A loaded file: a connector or a workflow.
+/// A loaded file: a connector, a workflow, or a connector's tests.
 #[derive(Debug)]
 pub enum Document {
     Connector(Box<Loaded<ConnectorSpec>>),
     Workflow(Box<Loaded<WorkflowSpec>>),
+    Tests(Box<Loaded<crate::spec::ConnectorTestsSpec>>),
 }
 
 /// Parses one file's text. Problems go to `diagnostics`; `None` when the file is not a
@@ -99,13 +100,14 @@ pub fn load_document(path: &Path, text: &str, diagnostics: &mut Diagnostics) -> 
     let kind = match &tree {
         serde_json::Value::Object(map) if map.contains_key("connector") => Kind::Connector,
         serde_json::Value::Object(map) if map.contains_key("workflow") => Kind::Workflow,
+        serde_json::Value::Object(map) if map.contains_key("tests") => Kind::Tests,
         _ => {
             file_error(
                 diagnostics,
                 "unknown-document",
                 Position { line: 1, column: 1 },
-                "not a Switchyard spec: expected a mapping with a top-level `connector:` or `workflow:` key".into(),
-                Some("connectors start with `connector: <id>`, workflows with `workflow: <id>`".into()),
+                "not a Switchyard spec: expected a mapping with a top-level `connector:`, `workflow:` or `tests:` key".into(),
+                Some("connectors start with `connector: <id>`, workflows with `workflow: <id>`, connector tests with `tests: <connector id>`".into()),
             );
             return None;
         }
@@ -114,6 +116,7 @@ pub fn load_document(path: &Path, text: &str, diagnostics: &mut Diagnostics) -> 
         .get(match kind {
             Kind::Connector => "connector",
             Kind::Workflow => "workflow",
+            Kind::Tests => "tests",
         })
         .and_then(|v| v.as_str())
         .map(str::to_owned);
@@ -141,12 +144,23 @@ pub fn load_document(path: &Path, text: &str, diagnostics: &mut Diagnostics) -> 
                 declared_id,
             }))
         }
+        Kind::Tests => {
+            let decoded = decode::decode::<crate::spec::ConnectorTestsSpec>(tree, &mut reporter);
+            Document::Tests(Box::new(Loaded {
+                path: path.to_path_buf(),
+                index,
+                spec: decoded.spec,
+                pruned: decoded.pruned,
+                declared_id,
+            }))
+        }
     })
 }
 
 enum Kind {
     Connector,
     Workflow,
+    Tests,
 }
 
 /// Expands files and folders into the sorted list of `.yaml`/`.yml` files under them.

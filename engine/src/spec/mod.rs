@@ -11,6 +11,7 @@ pub mod action;
 pub mod auth;
 pub mod common;
 pub mod connector;
+pub mod connector_test;
 pub mod errors;
 pub mod pagination;
 pub mod step;
@@ -20,5 +21,6 @@ pub mod workflow;
 
 pub use action::ActionSpec;
 pub use connector::ConnectorSpec;
+pub use connector_test::ConnectorTestsSpec;
 pub use step::StepSpec;
 pub use workflow::WorkflowSpec;
