@@ -91,7 +91,7 @@ const CASES: &[Case] = &[
         name: "not a spec",
         yaml: "hello: world\n",
         errors: &[
-            "1:1 unknown-document: not a Switchyard spec: expected a mapping with a top-level `connector:` or `workflow:` key",
+            "1:1 unknown-document: not a Switchyard spec: expected a mapping with a top-level `connector:`, `workflow:` or `tests:` key",
         ],
     },
     // --- structure: unknown keys, wrong types, missing fields ---------------------------
@@ -106,18 +106,31 @@ const CASES: &[Case] = &[
         name: "misspelled action field",
         yaml: "connector: demo\nname: Demo\nbase_url: https://x\nauth: { none: {} }\nactions:\n  a:\n    metod: GET\n    path: /a\n",
         errors: &[
-            "7:5 unknown-field: unknown field `metod`, expected one of `description`, `method`, `path`, `base_url`, `input`, `query`, `headers`, `body`, `output`, `records`, `fields`, `filter`, `add_fields`, `remove_fields`, `paginate`, `errors`, `retry`, `idempotent`, `idempotency_key`, `timeout`",
+            "7:5 unknown-field: unknown field `metod`, expected one of `description`, `method`, `path`, `smtp`, `base_url`, `input`, `query`, `headers`, `body`, `output`, `records`, `fields`, `filter`, `add_fields`, `remove_fields`, `paginate`, `errors`, `retry`, `idempotent`, `idempotency_key`, `timeout`",
         ],
     },
     Case {
         name: "missing required field",
-        yaml: "connector: demo\nname: Demo\nauth: { none: {} }\n",
-        errors: &["1:1 missing-field: missing field `base_url`"],
+        yaml: "connector: demo\nbase_url: https://x\nauth: { none: {} }\n",
+        errors: &["1:1 missing-field: missing field `name`"],
+    },
+    Case {
+        name: "an HTTP action with no base_url anywhere",
+        yaml: "connector: demo\nname: Demo\nauth: { none: {} }\nactions:\n  a:\n    method: GET\n    path: /a\n",
+        errors: &["6:5 missing-field: action `a` has no `base_url`, and the connector has none"],
+    },
+    Case {
+        name: "an email action with an HTTP field and no body",
+        yaml: "connector: demo\nname: Demo\nauth: { none: {} }\nactions:\n  send:\n    query: { a: b }\n    smtp: { host: h, from: a@b.c, to: x@y.z, subject: s }\n",
+        errors: &[
+            "6:12 invalid-action: `query` is for HTTP actions; this one sends an email (`smtp`)",
+            "7:11 missing-field: an email needs `text` or `html`",
+        ],
     },
     Case {
         name: "missing method in an action",
         yaml: "connector: demo\nname: Demo\nbase_url: https://x\nauth: { none: {} }\nactions:\n  a:\n    path: /a\n",
-        errors: &["6:3 missing-field: missing field `method`"],
+        errors: &["7:5 missing-field: action `a` has no `method`"],
     },
     Case {
         name: "unknown HTTP method",
@@ -164,9 +177,9 @@ const CASES: &[Case] = &[
         name: "several structural errors are all reported",
         yaml: "connector: demo\nname: Demo\nbase_url: https://x\nauth: { none: {} }\nactions:\n  a: { method: GET, path: /a, colour: red }\n  b: { method: GOT, path: /b }\n  c: { method: GET }\n",
         errors: &[
-            "6:31 unknown-field: unknown field `colour`, expected one of `description`, `method`, `path`, `base_url`, `input`, `query`, `headers`, `body`, `output`, `records`, `fields`, `filter`, `add_fields`, `remove_fields`, `paginate`, `errors`, `retry`, `idempotent`, `idempotency_key`, `timeout`",
+            "6:31 unknown-field: unknown field `colour`, expected one of `description`, `method`, `path`, `smtp`, `base_url`, `input`, `query`, `headers`, `body`, `output`, `records`, `fields`, `filter`, `add_fields`, `remove_fields`, `paginate`, `errors`, `retry`, `idempotent`, `idempotency_key`, `timeout`",
             "7:16 unknown-kind: unknown variant `GOT`, expected one of `GET`, `POST`, `PUT`, `PATCH`, `DELETE`, `HEAD`, `OPTIONS`",
-            "8:3 missing-field: missing field `path`",
+            "8:6 missing-field: action `c` has no `path`",
         ],
     },
     // --- connector semantics ---------------------------------------------------------------

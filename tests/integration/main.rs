@@ -7,6 +7,7 @@ mod common;
 mod connections_cli;
 mod connector_tests;
 mod crash;
+mod email;
 mod interpreter;
 mod jsonpath_cts;
 mod no_panic;

@@ -53,7 +53,12 @@ pub fn compile_connector(
         .collect();
     let base = scopes::connector_base(plain, secret);
 
-    let base_url = tc.template(&spec.base_url.0, &base, &root.key("base_url"), r);
+    let base_url = tc.template(
+        spec.base_url.as_ref().map_or("", |b| b.0.as_str()),
+        &base,
+        &root.key("base_url"),
+        r,
+    );
     let headers = compile_pairs(&spec.headers, tc, &base, &root.key("headers"), r);
     let query = compile_pairs(&spec.query, tc, &base, &root.key("query"), r);
     let auth = compile_auth(&spec.auth, tc, &base, &root.key("auth"), r);

@@ -10,6 +10,7 @@ pub mod inputs;
 mod parallel;
 pub mod request;
 pub mod scopes;
+pub mod smtp;
 pub mod template;
 pub mod tests;
 pub mod values;

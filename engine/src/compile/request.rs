@@ -8,7 +8,7 @@ use crate::diag::did_you_mean;
 use crate::load::{Reporter, YamlPath};
 use crate::plan::{
     ActionPlan, BodyPlan, CursorFrom, ErrorRulePlan, PaginatorPlan, RateLimitPlan, RetryPlan,
-    StopPlan, StrategyPlan, TemplatePairs,
+    StopPlan, StrategyPlan, TemplatePairs, Transport,
 };
 use crate::spec::ConnectorSpec;
 use crate::spec::action::{ActionSpec, BodySpec};
@@ -124,16 +124,68 @@ pub fn compile_action(
 
     let inputs = super::inputs::compile_inputs(&action.input, &path.key("input"), r);
 
-    if !(action.path.0.starts_with('/') || action.path.0.starts_with("{{")) {
+    let (transport, method, action_path) = match (&action.smtp, action.method, &action.path) {
+        (Some(smtp), None, None) => {
+            ok &= super::smtp::check_email_action(action, &path, r);
+            let plan = super::smtp::compile_smtp(smtp, tc, &request, &path.key("smtp"), r);
+            (
+                plan.map(|p| Transport::Smtp(Box::new(p))),
+                HttpMethod::Post,
+                crate::spec::common::Template(String::new()),
+            )
+        }
+        (Some(_), _, _) => {
+            r.error_hint(
+                "invalid-action",
+                &path.key("smtp"),
+                format!("action `{name}` has `smtp` and an HTTP `method`/`path`"),
+                Some("an action sends an email (`smtp`) or an HTTP request (`method` and `path`), not both".into()),
+            );
+            (
+                None,
+                HttpMethod::Post,
+                crate::spec::common::Template(String::new()),
+            )
+        }
+        (None, Some(method), Some(p)) => {
+            if connector.base_url.is_none() && action.base_url.is_none() {
+                r.error_hint(
+                    "missing-field",
+                    &path,
+                    format!("action `{name}` has no `base_url`, and the connector has none"),
+                    Some("set `base_url` on the connector (or on this action)".into()),
+                );
+                ok = false;
+            }
+            (Some(Transport::Http), method, p.clone())
+        }
+        (None, method, p) => {
+            let missing = if method.is_none() { "method" } else { "path" };
+            r.error_hint(
+                "missing-field",
+                &path,
+                format!("action `{name}` has no `{missing}`"),
+                Some("an HTTP action needs `method` and `path` (an email action: `smtp`)".into()),
+            );
+            (
+                None,
+                method.unwrap_or(HttpMethod::Get),
+                p.clone().unwrap_or_default(),
+            )
+        }
+    };
+    if matches!(transport, Some(Transport::Http))
+        && !(action_path.0.starts_with('/') || action_path.0.starts_with("{{"))
+    {
         r.error_hint(
             "invalid-path",
             &path.key("path"),
-            format!("path `{}` must start with `/`", action.path.0),
-            Some(format!("write `/{}`", action.path.0)),
+            format!("path `{}` must start with `/`", action_path.0),
+            Some(format!("write `/{}`", action_path.0)),
         );
         ok = false;
     }
-    let url_path = tc.template(&action.path.0, &request, &path.key("path"), r);
+    let url_path = tc.template(&action_path.0, &request, &path.key("path"), r);
     let base_url = optional(action.base_url.as_ref(), |b| {
         tc.template(&b.0, base, &path.key("base_url"), r)
     });
@@ -264,7 +316,8 @@ pub fn compile_action(
     ok.then_some(())?;
     Some(ActionPlan {
         name: name.to_string(),
-        method: action.method,
+        transport: transport?,
+        method,
         base_url: base_url?,
         path: url_path?,
         inputs: inputs?,
@@ -284,7 +337,7 @@ pub fn compile_action(
         timeout: timeout?,
         idempotent: action.idempotent.unwrap_or(
             action.idempotency_key.is_some()
-                || !matches!(action.method, HttpMethod::Post | HttpMethod::Patch),
+                || !matches!(method, HttpMethod::Post | HttpMethod::Patch),
         ),
         idempotency_key: action.idempotency_key.clone(),
     })

@@ -25,7 +25,12 @@ pub fn run(
     let vars = connection_vars(connection);
     let keys = connection_keys(plan, &vars);
     let mut request = build(delivery, &connector.id);
-    let now = SystemTime::now();
+    let now = match &delivery.at {
+        None => SystemTime::now(),
+        Some(at) => chrono::DateTime::parse_from_rfc3339(at)
+            .map(SystemTime::from)
+            .map_err(|_| format!("`at: {at}` is not an RFC 3339 time"))?,
+    };
     if delivery.signed {
         let key = keys.first().ok_or_else(|| {
             "the test connection has no webhook secret to sign with (set it in `connection.config`)"

@@ -153,7 +153,21 @@ impl Interpreter {
     ) -> Result<Outcome, ActionError> {
         let mut redactor = Redactor::new(conn.secret_values());
         let result = match self.prepare(conn, call, &mut redactor).await {
-            Ok(prepared) => self.run(conn, call, prepared, sink).await,
+            Ok(prepared) => match &prepared.action.transport {
+                crate::plan::Transport::Http => self.run(conn, call, prepared, sink).await,
+                crate::plan::Transport::Smtp(plan) => {
+                    // One SMTP command waits at most the request timeout.
+                    let (_, budget) = prepared.budget();
+                    let timeout = budget.min(self.options.request_timeout);
+                    super::smtp::send(plan, &prepared.vars.context(), timeout)
+                        .await
+                        .map(|output| Outcome {
+                            output,
+                            requests: 1,
+                            ..Outcome::default()
+                        })
+                }
+            },
             Err(e) => Err(e),
         };
         result.map_err(|e| e.redacted(&redactor))
@@ -164,6 +178,10 @@ impl Interpreter {
         let mut redactor = Redactor::new(conn.secret_values());
         let result = async {
             let p = self.prepare(conn, call, &mut redactor).await?;
+            if let crate::plan::Transport::Smtp(plan) = &p.action.transport {
+                let text = super::smtp::describe(plan, &p.vars.context())?;
+                return Ok(p.redactor.redact(&text));
+            }
             let page = PageState::first(p.action.paginator.as_ref());
             let mut vars = p.vars.clone();
             vars.set("page", page.vars());

@@ -23,6 +23,7 @@ pub mod records;
 pub mod render;
 pub mod request;
 pub mod retry;
+pub mod smtp;
 pub mod value;
 
 pub use action::{Call, CollectSink, Exchange, Interpreter, Options, Outcome, RunRef, Sink};

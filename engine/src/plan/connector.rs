@@ -115,6 +115,9 @@ pub struct TokenResponsePlan {
 #[derive(Debug, Clone)]
 pub struct ActionPlan {
     pub name: String,
+    /// How the action reaches the provider. The request fields below (method, path,
+    /// query, headers, body, pagination) describe HTTP actions; an email action has none.
+    pub transport: Transport,
     pub method: HttpMethod,
     pub base_url: Option<CompiledTemplate>,
     pub path: CompiledTemplate,
@@ -140,6 +143,40 @@ pub struct ActionPlan {
     pub idempotent: bool,
     /// Header carrying the per-call idempotency key.
     pub idempotency_key: Option<String>,
+}
+
+/// How an action reaches the provider.
+#[derive(Debug, Clone)]
+pub enum Transport {
+    Http,
+    Smtp(Box<SmtpPlan>),
+}
+
+/// An email action, every field a template over config, secrets and input.
+#[derive(Debug, Clone)]
+pub struct SmtpPlan {
+    pub host: CompiledTemplate,
+    pub port: Option<CompiledTemplate>,
+    pub security: Option<CompiledTemplate>,
+    pub username: Option<CompiledTemplate>,
+    pub password: Option<CompiledTemplate>,
+    pub ca_certificate: Option<CompiledTemplate>,
+    /// What to send; `None`: only connect and log in (a check).
+    pub message: Option<SmtpMessagePlan>,
+}
+
+/// The message of an email action.
+#[derive(Debug, Clone)]
+pub struct SmtpMessagePlan {
+    pub from: CompiledTemplate,
+    pub to: TemplateTree,
+    pub cc: Option<TemplateTree>,
+    pub bcc: Option<TemplateTree>,
+    pub reply_to: Option<CompiledTemplate>,
+    pub subject: CompiledTemplate,
+    pub text: Option<CompiledTemplate>,
+    pub html: Option<CompiledTemplate>,
+    pub attachments: Option<TemplateTree>,
 }
 
 /// A JSONPath used to read one named value.

@@ -17,13 +17,21 @@ pub struct ActionSpec {
     /// What the action does, for the catalog. Example: `description: Create an issue.`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// HTTP method. Example: `method: POST`.
-    pub method: HttpMethod,
+    /// HTTP method (HTTP actions: `method` and `path`; email actions: `smtp`).
+    /// Example: `method: POST`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<HttpMethod>,
     /// Path appended to `base_url`, a template. Each value it prints is percent-encoded
     /// as one path segment (`/`, `?` included); write `| safe` to print a value as it is.
     /// Example:
     /// `path: "/repos/{{ input.owner }}/{{ input.repo }}/issues"`.
-    pub path: Template,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<Template>,
+    /// Sends an email over SMTP instead of an HTTP request. The output is
+    /// `{message_id, accepted}`. Example:
+    /// `smtp: { host: "{{ config.host }}", from: "{{ config.from }}", to: "{{ input.to }}", subject: "{{ input.subject }}", text: "{{ input.text }}" }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp: Option<super::smtp::SmtpSpec>,
     /// Replaces the connector's `base_url` for this action (uploads often use another host).
     /// Example: `base_url: https://uploads.github.com`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

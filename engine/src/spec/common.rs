@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 /// A MiniJinja template, e.g. `"Bearer {{ secrets.token }}"`. A value that is exactly one
 /// expression (`"{{ input.count }}"`) keeps the JSON type of its result; mixed text renders
 /// to a string. Variables are checked when the spec is loaded: a typo is a validation error.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(transparent)]
 pub struct Template(pub String);
 

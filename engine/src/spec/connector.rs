@@ -51,9 +51,11 @@ pub struct ConnectorSpec {
     /// `secrets.<name>`. Example: `config: { subdomain: { type: string } }`.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub config: IndexMap<String, ConfigField>,
-    /// Base URL of every action's `path`; a template over `config`.
+    /// Base URL of every action's `path`; a template over `config`. Required unless every
+    /// HTTP action has its own (a connector of email actions needs none).
     /// Example: `base_url: "https://{{ config.subdomain }}.zendesk.com/api/v2"`.
-    pub base_url: Template,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<Template>,
     /// Headers sent with every request (templates over `config`/`secrets`).
     /// Example: `headers: { Accept: application/vnd.github+json }`.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]

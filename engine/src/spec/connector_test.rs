@@ -187,6 +187,11 @@ pub struct DeliverySpec {
     /// Example: `signed: false`.
     #[serde(default = "yes")]
     pub signed: bool,
+    /// When the delivery is signed and received (RFC 3339; default: now). For providers
+    /// that put the signed timestamp in a body the case writes out.
+    /// Example: `at: "2024-05-04T10:00:00Z"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
 }
 
 fn yes() -> bool {

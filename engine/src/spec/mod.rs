@@ -14,6 +14,7 @@ pub mod connector;
 pub mod connector_test;
 pub mod errors;
 pub mod pagination;
+pub mod smtp;
 pub mod step;
 pub mod trigger;
 pub mod webhook;
