@@ -32,6 +32,7 @@ pub mod access;
 pub mod cli;
 pub mod compile;
 pub mod connections;
+pub mod connector_docs;
 pub mod diag;
 pub mod harness;
 pub mod interpret;

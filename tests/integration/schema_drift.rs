@@ -76,3 +76,19 @@ fn committed_openapi_document_matches_the_api() {
     let doc: serde_json::Value = serde_json::from_str(&committed).unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
 }
+
+#[test]
+fn committed_connector_pages_match_the_connector_specs() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let pages = switchyard::connector_docs::pages(&root.join("connectors")).unwrap();
+    assert!(pages.len() > 10);
+    for page in pages {
+        let path = root.join("docs/connectors").join(&page.file_name);
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == page.contents,
+            "{} is out of date: run `cargo run -- docs`",
+            path.display()
+        );
+    }
+}

@@ -4,6 +4,7 @@
 mod apikeys;
 mod call;
 mod connections;
+mod docs;
 mod keys;
 mod reload;
 mod run;
@@ -33,6 +34,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Write (or check) the JSON Schemas, the spec reference and the OpenAPI document generated from the types.
     Schema(schema::SchemaArgs),
+    /// Write (or check) docs/connectors/<id>.md, generated from the connector specs.
+    Docs(docs::DocsArgs),
     /// Run one connector action against the provider and print its output or records.
     Call(call::CallArgs),
     /// Run one workflow locally, without the server, and print each step's result.
@@ -86,6 +89,7 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Test(args) => test::run(args),
+        Command::Docs(args) => docs::run(args),
         Command::Schema(args) => schema::run(args),
         Command::Serve(args) => serve::run_serve(args),
         Command::Reload(args) => reload::run(args),

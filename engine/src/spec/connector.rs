@@ -35,6 +35,11 @@ pub struct ConnectorSpec {
     /// `description: Issues, pull requests and repository events.`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// How to get credentials at the provider (create the app or token, scopes, where the
+    /// webhook secret is), in Markdown: shown on the connector's docs page.
+    /// Example: `setup: "Create an app at https://api.slack.com/apps, add the chat:write scope..."`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setup: Option<String>,
     /// Link to the provider's API documentation.
     /// Example: `docs_url: https://docs.github.com/en/rest`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
