@@ -99,7 +99,7 @@ const CASES: &[Case] = &[
         name: "unknown top-level key with a near name",
         yaml: "connector: demo\nname: Demo\nbase_url: https://x\nauth: { none: {} }\nactoins: {}\n",
         errors: &[
-            "5:1 unknown-field: unknown field `actoins`, expected one of `connector`, `name`, `spec_version`, `version`, `description`, `docs_url`, `categories`, `icon`, `config`, `base_url`, `headers`, `query`, `auth`, `retry`, `rate_limit`, `errors`, `pagination`, `actions`, `check`, `webhooks`, `triggers`",
+            "5:1 unknown-field: unknown field `actoins`, expected one of `connector`, `name`, `spec_version`, `version`, `description`, `setup`, `docs_url`, `categories`, `icon`, `config`, `base_url`, `headers`, `query`, `auth`, `retry`, `rate_limit`, `errors`, `pagination`, `actions`, `check`, `webhooks`, `triggers`",
         ],
     },
     Case {

@@ -357,7 +357,9 @@ async fn runs_events_workflows_and_summary_through_the_api() {
 
     // Workflows: list, show, switch off and on (stored, and seen by the engine).
     let (_, workflows) = call(&f, Method::GET, "/api/v1/workflows", key).await;
-    assert_eq!(workflows.as_array().unwrap().len(), 4, "{workflows}");
+    let loaded = f.catalog.current().workflows.len();
+    assert!(loaded >= 4);
+    assert_eq!(workflows.as_array().unwrap().len(), loaded, "{workflows}");
     let (status, workflow) = call(
         &f,
         Method::GET,
@@ -429,7 +431,7 @@ async fn runs_events_workflows_and_summary_through_the_api() {
             summary["workflows"].as_i64(),
             summary["workflows_enabled"].as_i64()
         ),
-        (Some(4), Some(4))
+        (Some(loaded as i64), Some(loaded as i64))
     );
     assert_eq!(
         call(&f, Method::GET, "/api/v1/summary?hours=0", key)

@@ -250,3 +250,70 @@ async fn a_full_run_queue_refuses_deliveries_with_retry_after() {
     assert_eq!(send("d3".into()).await.unwrap().status(), 503);
     assert_eq!(store.runs(None, 10).await.unwrap().len(), 3);
 }
+
+/// A workflow's own webhook `filter` is evaluated over the names the compiler checks it
+/// against (`payload`, `event_type`, ...): a delivery it accepts starts a run, one it
+/// refuses starts none.
+#[tokio::test]
+async fn a_workflow_webhook_filter_selects_deliveries() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let flow = dir.path().join("only-seven.yaml");
+    std::fs::write(
+        &flow,
+        "workflow: only-seven\ntrigger:\n  webhook: { connector: github, event: issue_opened, connection: acme-github, filter: \"payload.issue.number == 7 and event_type == 'issues.opened'\" }\nsteps:\n  - id: note\n    set: { n: \"{{ trigger.payload.issue.number }}\" }\n",
+    )
+    .unwrap();
+    let (compiled, _) = compile_paths(&[root.join("connectors/github.yaml"), flow]).unwrap();
+    let catalog = Arc::new(compiled.catalog.expect("compiles"));
+    let github = Connection::new(
+        "acme-github",
+        catalog.connectors["github"].clone(),
+        json!({ "webhook_secret": SECRET })
+            .as_object()
+            .unwrap()
+            .clone(),
+    )
+    .unwrap();
+    let store = Store::open_sqlite(&dir.path().join("switchyard.db"))
+        .await
+        .unwrap();
+    let mut state = AppState::new(switchyard::plan::Catalog::default());
+    state.webhook_targets = Arc::new(EngineTargets {
+        catalog: switchyard::plan::LiveCatalog::new(catalog.clone()),
+        connections: StaticConnections::new([github]).into_arc(),
+        store: store.clone(),
+        wake: Arc::new(tokio::sync::Notify::new()),
+        max_queued: switchyard::runtime::DEFAULT_MAX_QUEUED,
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/hooks/github/acme-github",
+        listener.local_addr().unwrap()
+    );
+    tokio::spawn(run(listener, state, std::future::pending()));
+    let http = reqwest::Client::new();
+    for number in [7, 8] {
+        let body = serde_json::to_vec(&json!({
+            "action": "opened",
+            "issue": { "number": number, "title": "t", "html_url": "https://x" },
+            "repository": { "full_name": "a/b" }
+        }))
+        .unwrap();
+        let r = http
+            .post(&url)
+            .header("Content-Type", "application/json")
+            .header("X-GitHub-Event", "issues")
+            .header("X-GitHub-Delivery", format!("d-{number}"))
+            .header("X-Hub-Signature-256", sign(&body))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let runs = store.runs(Some("only-seven"), 10).await.unwrap();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].trigger["payload"]["issue"]["number"], 7);
+}

@@ -5,6 +5,7 @@ mod apikeys;
 mod call;
 mod connections;
 mod docs;
+mod instances;
 mod keys;
 mod reload;
 mod run;
@@ -52,6 +53,8 @@ pub enum Command {
     Test(test::TestArgs),
     /// Serve webhooks, run workflows (webhooks, cron, polling) and keep their history.
     Serve(serve::ServeArgs),
+    /// The `serve` instances sharing the database (from their heartbeats).
+    Instances(instances::InstancesArgs),
     /// Make the running server load its specs again; an invalid load is refused.
     Reload(reload::ReloadArgs),
     /// Stored connections: add, list, show, check, remove (secrets encrypted at rest).
@@ -90,6 +93,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Validate(args) => validate::run(args),
         Command::Test(args) => test::run(args),
         Command::Docs(args) => docs::run(args),
+        Command::Instances(args) => instances::run(args),
         Command::Schema(args) => schema::run(args),
         Command::Serve(args) => serve::run_serve(args),
         Command::Reload(args) => reload::run(args),

@@ -37,6 +37,10 @@ pub struct ServeArgs {
     /// time, so there can be many more than cores).
     #[arg(long, default_value_t = 64)]
     pub workers: usize,
+    /// How long runs in flight may take to finish after a stop signal; the rest are handed
+    /// back to the queue. Example: `--shutdown-grace 30s`.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
     /// Webhooks are refused with 503 and `Retry-After` while this many runs wait in the
     /// queue, so a flood cannot grow the backlog without bound.
     #[arg(long, default_value_t = crate::runtime::DEFAULT_MAX_QUEUED)]
@@ -208,13 +212,34 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
             stored.clone(),
         ]));
         let host = hostname();
-        match store.requeue_orphans(&format!("{host}-")).await {
-            Ok(0) => {}
-            Ok(n) => tracing::warn!(runs = n, "runs cut off by an earlier stop are queued again"),
-            Err(error) => {
-                eprintln!("error: {error}");
-                return ExitCode::FAILURE;
+        let owner = format!("{host}-{}", std::process::id());
+        // SQLite has one serving process per file: whatever this host left running was cut
+        // off. On PostgreSQL other instances on this host may be alive; their heartbeats
+        // say which instances died (see `instances_loop`).
+        if matches!(store, crate::store::Store::Sqlite(_)) {
+            match store.requeue_orphans(&format!("{host}-")).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::warn!(runs = n, "runs cut off by an earlier stop are queued again")
+                }
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    return ExitCode::FAILURE;
+                }
             }
+        }
+        let instance = crate::store::InstanceRow {
+            id: owner.clone(),
+            host: host.clone(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            started_at: crate::store::now_ms(),
+            heartbeat_at: 0,
+            stopped_at: None,
+            runs_in_flight: 0,
+        };
+        if let Err(error) = store.heartbeat(&instance).await {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
         }
         let counts = (catalog.connectors.len(), catalog.workflows.len());
         let catalog = live;
@@ -226,7 +251,7 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
             http: client,
             connections: connections.clone(),
             wake: wake.clone(),
-            owner: format!("{host}-{}", std::process::id()),
+            owner: owner.clone(),
             mocks: Default::default(),
         });
         let (stop_workers, worker_shutdown) = tokio::sync::watch::channel(false);
@@ -239,6 +264,13 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
         };
         workers.push(tokio::spawn(scheduler.run(worker_shutdown.clone())));
         workers.push(tokio::spawn(engine.clone().run_polls(worker_shutdown.clone())));
+        let run_listener = store.listen_for_runs(wake.clone());
+        workers.push(tokio::spawn(instances_loop(
+            store.clone(),
+            instance,
+            wake.clone(),
+            worker_shutdown.clone(),
+        )));
         workers.push(tokio::spawn(follow_switches(
             store.clone(),
             catalog.clone(),
@@ -291,17 +323,32 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
         state.webhook_targets = Arc::new(EngineTargets {
             catalog,
             connections,
-            store,
+            store: store.clone(),
             wake,
             max_queued: args.max_queued,
         });
         let served = run(listener, state, shutdown_signal()).await;
-        // Stop taking new runs; runs in flight finish (or, if killed, their leases expire
-        // and another start resumes them from the journal).
+        // Stop taking new runs. Runs in flight get `--shutdown-grace` to finish; the rest
+        // are handed back to the queue (another instance, or the next start, resumes them
+        // from their journals) instead of waiting for their leases to expire.
         let _ = stop_workers.send(true);
-        for worker in workers {
-            let _ = worker.await;
+        let grace = tokio::time::sleep(args.shutdown_grace);
+        tokio::pin!(grace);
+        for mut worker in workers {
+            tokio::select! {
+                _ = &mut worker => {}
+                _ = &mut grace => worker.abort(),
+            }
         }
+        if let Some(listener) = run_listener {
+            listener.abort();
+        }
+        match store.release_runs_of(&owner).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(runs = n, "runs still in flight at shutdown handed back to the queue"),
+            Err(error) => tracing::error!(%error, "handing runs back at shutdown"),
+        }
+        let _ = store.stop_instance(&owner).await;
         let _ = std::fs::remove_file(&pid_file);
         match served {
             Ok(()) => {
@@ -320,6 +367,40 @@ fn hostname() -> String {
     std::fs::read_to_string("/etc/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "switchyard".into())
+}
+
+/// How often an instance writes its heartbeat, and after how long without one an instance
+/// counts as dead (its runs are queued again by the others).
+const HEARTBEAT: Duration = Duration::from_secs(2);
+const DEAD_AFTER: Duration = Duration::from_secs(10);
+
+/// Writes this instance's heartbeat, and queues again the runs of instances that died
+/// (killed, or cut off from the database) so they resume elsewhere within seconds.
+async fn instances_loop(
+    store: Store,
+    instance: crate::store::InstanceRow,
+    wake: Arc<tokio::sync::Notify>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(HEARTBEAT) => {}
+            _ = shutdown.changed() => return,
+        }
+        if let Err(error) = store.heartbeat(&instance).await {
+            tracing::warn!(%error, "heartbeat");
+            continue;
+        }
+        let cutoff = crate::store::now_ms() - crate::store::millis(DEAD_AFTER);
+        match store.requeue_runs_of_dead_instances(cutoff).await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::warn!(runs = n, "runs of a stopped or dead instance queued again");
+                wake.notify_waiters();
+            }
+            Err(error) => tracing::warn!(%error, "requeueing runs of dead instances"),
+        }
+    }
 }
 
 /// Reads the workflow switches every few seconds, so a workflow switched off through
@@ -362,4 +443,10 @@ async fn prune_loop(
             _ = shutdown.changed() => return,
         }
     }
+}
+
+/// A duration such as `500ms`, `30s`, `5m`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    crate::compile::values::parse_duration(text)
+        .ok_or_else(|| format!("`{text}` is not a duration such as 30s or 5m"))
 }

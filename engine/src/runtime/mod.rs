@@ -155,7 +155,7 @@ impl Engine {
                         // Idle: wait for new runs, a lease that may have expired, or shutdown.
                         tokio::select! {
                             _ = engine.wake.notified() => {}
-                            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                            _ = tokio::time::sleep(engine.store.idle_poll()) => {}
                             _ = shutdown.changed() => {}
                         }
                     }

@@ -134,8 +134,13 @@ impl EngineTargets {
                 continue;
             }
             if let Some(f) = filter {
+                // The names the compiler checks the filter against (`scopes::webhook_filter`).
                 let ctx = Vars::new()
-                    .with("trigger", value::from_json(trigger.clone()))
+                    .with("payload", value::from_json(event.payload.clone()))
+                    .with("headers", value::from_json(event.headers.clone()))
+                    .with("event_type", value::from_json(json!(event.event_type)))
+                    .with("event_id", value::from_json(json!(event.id)))
+                    .with("query", value::from_json(json!({})))
                     .context();
                 if !render::eval_bool(f, &ctx).unwrap_or(false) {
                     continue;

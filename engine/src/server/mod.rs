@@ -66,7 +66,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(hooks)
         .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(|| async { "ready\n" }))
+        .route("/readyz", get(readyz))
         .route("/api/catalog", get(catalog::catalog))
         .route("/metrics", get(metrics))
         .route("/oauth/callback", get(oauth::callback))
@@ -107,6 +107,33 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/events/{id}", get(rest::show_event))
         .route("/api/v1/summary", get(rest::summary))
         .with_state(state)
+}
+
+/// `/readyz`: ready when the database answers (within 2 s), so a load balancer stops
+/// sending webhooks to an instance that could not store them.
+async fn readyz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let Some(store) = &state.store else {
+        return "ready\n".into_response();
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(2), store.ping()).await {
+        Ok(Ok(())) => "ready\n".into_response(),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "readyz: the database does not answer");
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "database unavailable\n",
+            )
+                .into_response()
+        }
+        Err(_) => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "database unavailable\n",
+        )
+            .into_response(),
+    }
 }
 
 /// `/metrics` in the Prometheus text format.

@@ -3,9 +3,9 @@
 //! meaning on both, and the store test suite runs against both.
 
 use super::{
-    Accepted, ApiKeyRow, ClaimedRun, ConnectionRow, EventFilter, EventRecord, NewEvent, NewRun,
-    OAuthState, PgStore, Reseal, RunFilter, RunRecord, SqliteStore, StepRecord, StepRow,
-    StoreError, Summary,
+    Accepted, ApiKeyRow, ClaimedRun, ConnectionRow, EventFilter, EventRecord, InstanceRow,
+    NewEvent, NewRun, OAuthState, PgStore, Reseal, RunFilter, RunRecord, SqliteStore, StepRecord,
+    StepRow, StoreError, Summary,
 };
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
@@ -214,6 +214,49 @@ impl Store {
         enabled: bool,
     ) -> Result<(), StoreError> {
         dispatch!(self.set_workflow_enabled(workflow, enabled))
+    }
+
+    // Instances.
+
+    pub async fn heartbeat(&self, instance: &InstanceRow) -> Result<(), StoreError> {
+        dispatch!(self.heartbeat(instance))
+    }
+    pub async fn stop_instance(&self, id: &str) -> Result<(), StoreError> {
+        dispatch!(self.stop_instance(id))
+    }
+    pub async fn requeue_runs_of_dead_instances(&self, cutoff_ms: i64) -> Result<u64, StoreError> {
+        dispatch!(self.requeue_runs_of_dead_instances(cutoff_ms))
+    }
+    pub async fn release_runs_of(&self, owner: &str) -> Result<u64, StoreError> {
+        dispatch!(self.release_runs_of(owner))
+    }
+    pub async fn instances(&self) -> Result<Vec<InstanceRow>, StoreError> {
+        dispatch!(self.instances())
+    }
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        dispatch!(self.ping())
+    }
+
+    /// Wakes `wake` when any instance queues runs: `LISTEN` on PostgreSQL; `None` on
+    /// SQLite, where the one process wakes its own workers.
+    pub fn listen_for_runs(
+        &self,
+        wake: std::sync::Arc<tokio::sync::Notify>,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        match self {
+            Store::Sqlite(_) => None,
+            Store::Postgres(s) => Some(s.listen_for_runs(wake)),
+        }
+    }
+
+    /// How long an idle worker waits before looking at the queue again when nothing woke
+    /// it. Short on SQLite; long on PostgreSQL, where `LISTEN` wakes workers of every
+    /// instance and a dead instance's runs are requeued (with a notification) by the others.
+    pub fn idle_poll(&self) -> Duration {
+        match self {
+            Store::Sqlite(_) => Duration::from_secs(5),
+            Store::Postgres(_) => Duration::from_secs(30),
+        }
     }
 
     // Connections, OAuth states, API keys.

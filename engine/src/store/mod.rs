@@ -176,6 +176,21 @@ pub struct Summary {
     pub connections: std::collections::BTreeMap<String, i64>,
 }
 
+/// A `switchyard serve` process, as its heartbeats record it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceRow {
+    /// Also the owner name on the runs it leases.
+    pub id: String,
+    pub host: String,
+    pub version: String,
+    pub started_at: i64,
+    pub heartbeat_at: i64,
+    /// Set by a graceful stop.
+    pub stopped_at: Option<i64>,
+    /// Runs it holds leases on now (filled in when listing).
+    pub runs_in_flight: i64,
+}
+
 /// The current time as Unix milliseconds, the unit every time column uses.
 pub fn now_ms() -> i64 {
     SystemTime::now()

@@ -156,6 +156,38 @@ macro_rules! impl_reads {
                     .collect()
             }
 
+            /// Every instance that has written a heartbeat, newest first, with the runs it
+            /// holds leases on.
+            pub async fn instances(&self) -> Result<Vec<InstanceRow>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT id, host, version, started_at, heartbeat_at, stopped_at,
+                            (SELECT COUNT(*) FROM runs
+                             WHERE runs.status = 'running' AND runs.lease_owner = instances.id) AS in_flight
+                     FROM instances ORDER BY heartbeat_at DESC, id",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(InstanceRow {
+                            id: r.text("id")?,
+                            host: r.text("host")?,
+                            version: r.text("version")?,
+                            started_at: r.int("started_at")?,
+                            heartbeat_at: r.int("heartbeat_at")?,
+                            stopped_at: r.opt_int("stopped_at")?,
+                            runs_in_flight: r.int("in_flight")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            /// Whether the database answers (for `/readyz`).
+            pub async fn ping(&self) -> Result<(), StoreError> {
+                sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
+                Ok(())
+            }
+
             /// One run.
             pub async fn run(&self, id: &str) -> Result<Option<RunRecord>, StoreError> {
                 let row = sqlx::query(concat!("SELECT ", run_columns!(), " FROM runs WHERE id = $1"))

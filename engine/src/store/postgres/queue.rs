@@ -1,6 +1,7 @@
 //! Events and the run queue on PostgreSQL: accept an event with its runs, claim runs with
 //! `FOR UPDATE SKIP LOCKED`, journal steps, finish, retry, hand back, prune.
 
+use super::instances::notify_queued;
 use super::{
     Accepted, ClaimedRun, NewEvent, NewRun, PgStore, StepRecord, StoreError, like_prefix, millis,
     now_ms,
@@ -42,6 +43,7 @@ impl PgStore {
         for run in runs {
             ids.push(insert_run(&mut tx, run, Some(event_row), now, false).await?);
         }
+        notify_queued(&mut tx, ids.len()).await?;
         tx.commit().await?;
         self.count_queued(ids.len() as i64);
         Ok(Accepted::Stored { runs: ids })
@@ -51,6 +53,7 @@ impl PgStore {
     pub async fn queue_run(&self, run: &NewRun) -> Result<String, StoreError> {
         let mut tx = self.begin().await?;
         let id = insert_run(&mut tx, run, None, now_ms(), false).await?;
+        notify_queued(&mut tx, 1).await?;
         tx.commit().await?;
         self.count_queued(1);
         Ok(id)
@@ -213,6 +216,7 @@ impl PgStore {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        notify_queued(&mut tx, 1).await?;
         tx.commit().await?;
         self.count_queued(1);
         Ok(true)
@@ -240,28 +244,34 @@ impl PgStore {
     /// At start-up: runs leased by an earlier process with this owner prefix go back to
     /// the queue at once. Returns how many.
     pub async fn requeue_orphans(&self, owner_prefix: &str) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
         let done = sqlx::query(
             "UPDATE runs SET status = 'queued', lease_owner = NULL, lease_until = NULL
              WHERE status = 'running' AND lease_owner LIKE $1 ESCAPE '\\'",
         )
         .bind(like_prefix(owner_prefix))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
+        notify_queued(&mut tx, done as usize).await?;
+        tx.commit().await?;
         self.count_queued(done as i64);
         Ok(done)
     }
 
     /// Hands a leased run back to the queue (graceful shutdown).
     pub async fn release_run(&self, run: &str) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
         let released = sqlx::query(
             "UPDATE runs SET status = 'queued', lease_owner = NULL, lease_until = NULL
              WHERE id = $1 AND status = 'running'",
         )
         .bind(run)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
+        notify_queued(&mut tx, released as usize).await?;
+        tx.commit().await?;
         self.count_queued(released as i64);
         Ok(())
     }

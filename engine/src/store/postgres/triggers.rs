@@ -1,6 +1,7 @@
 //! Cron firings, poll cursors and per-workflow settings on PostgreSQL. Each "exactly once"
 //! rests on a unique key or a compare-and-swap, never on which instance got there first.
 
+use super::instances::notify_queued;
 use super::queue::{insert_dedupe_key, insert_run};
 use super::{Json, NewRun, PgStore, StoreError, now_ms};
 use std::time::Duration;
@@ -60,6 +61,7 @@ impl PgStore {
                 queued += 1;
             }
         }
+        notify_queued(&mut tx, queued).await?;
         tx.commit().await?;
         self.count_queued(queued as i64);
         Ok(Some(queued))
@@ -113,6 +115,7 @@ impl PgStore {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
+            notify_queued(&mut tx, 1).await?;
         }
         tx.commit().await?;
         if run.is_some() {

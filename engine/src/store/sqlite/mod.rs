@@ -18,8 +18,8 @@ use super::rows::{
     connection_columns, event_columns, run_columns, step_columns,
 };
 use super::{
-    Accepted, ClaimedRun, EventFilter, EventRecord, NewEvent, NewRun, RunFilter, RunRecord,
-    StepRecord, StoreError, Summary, like_prefix, millis, now_ms,
+    Accepted, ClaimedRun, EventFilter, EventRecord, InstanceRow, NewEvent, NewRun, RunFilter,
+    RunRecord, StepRecord, StoreError, Summary, like_prefix, millis, now_ms,
 };
 use serde_json::Value as Json;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

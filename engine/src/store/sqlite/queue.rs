@@ -1,7 +1,9 @@
 //! The run queue and each run's step journal: claim with a lease, journal steps, finish,
 //! retry, hand back; and the reads behind run history.
 
-use super::{ClaimedRun, SqliteStore, StepRecord, StoreError, like_prefix, millis, now_ms};
+use super::{
+    ClaimedRun, InstanceRow, SqliteStore, StepRecord, StoreError, like_prefix, millis, now_ms,
+};
 use rusqlite::{OptionalExtension, params};
 use serde_json::Value as Json;
 use std::time::Duration;
@@ -302,4 +304,77 @@ struct Claimed {
     journal: Vec<StepRecord>,
     was_queued: bool,
     created_at: i64,
+}
+
+impl SqliteStore {
+    /// Records this instance's heartbeat (creating its row on the first).
+    pub async fn heartbeat(&self, instance: &InstanceRow) -> Result<(), StoreError> {
+        let i = instance.clone();
+        self.writer
+            .write(move |c| {
+                c.prepare_cached(
+                    "INSERT INTO instances (id, host, version, started_at, heartbeat_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at,
+                         stopped_at = NULL",
+                )?
+                .execute(params![
+                    i.id,
+                    i.host,
+                    i.version,
+                    i.started_at,
+                    now_ms()
+                ])?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// Marks an instance stopped (a graceful stop).
+    pub async fn stop_instance(&self, id: &str) -> Result<(), StoreError> {
+        let id = id.to_string();
+        self.writer
+            .write(move |c| {
+                c.prepare_cached("UPDATE instances SET stopped_at = ?2 WHERE id = ?1")?
+                    .execute(params![id, now_ms()])?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// Queues again the runs leased by instances that stopped or whose last heartbeat is
+    /// older than `cutoff_ms`: they resume from their journals. Returns how many.
+    pub async fn requeue_runs_of_dead_instances(&self, cutoff_ms: i64) -> Result<u64, StoreError> {
+        self.writer
+            .write(move |c| {
+                let n = c
+                    .prepare_cached(
+                        "UPDATE runs SET status = 'queued', lease_owner = NULL, lease_until = NULL
+                         WHERE status = 'running' AND lease_owner IN (
+                             SELECT id FROM instances
+                             WHERE stopped_at IS NOT NULL OR heartbeat_at < ?1)",
+                    )?
+                    .execute([cutoff_ms])?;
+                Ok(n as u64)
+            })
+            .await
+            .inspect(|&n| self.count_queued(n as i64))
+    }
+
+    /// Hands back every run leased by `owner` (a graceful stop whose runs did not finish).
+    pub async fn release_runs_of(&self, owner: &str) -> Result<u64, StoreError> {
+        let owner = owner.to_string();
+        self.writer
+            .write(move |c| {
+                let n = c
+                    .prepare_cached(
+                        "UPDATE runs SET status = 'queued', lease_owner = NULL, lease_until = NULL
+                         WHERE status = 'running' AND lease_owner = ?1",
+                    )?
+                    .execute([&owner])?;
+                Ok(n as u64)
+            })
+            .await
+            .inspect(|&n| self.count_queued(n as i64))
+    }
 }
