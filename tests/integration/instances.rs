@@ -365,3 +365,90 @@ async fn a_cron_every_second_fires_once_per_second_on_three_restarting_instances
     );
     test_store.cleanup().await;
 }
+
+/// `/readyz` answers 503 while the database cannot be reached (a load balancer then sends
+/// webhooks elsewhere) and 200 again once it can; `switchyard instances` lists the live
+/// instance. The database is reached through a TCP proxy the test cuts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_follows_the_database_and_instances_lists_the_live_ones() {
+    use tokio::io::copy_bidirectional;
+    use tokio::net::{TcpListener, TcpStream};
+    let Some(url) = postgres_url("readyz with the database cut off") else {
+        return;
+    };
+    let test_store = TestStore::postgres(&url).await;
+    let direct = url::Url::parse(&test_store.database_url().unwrap()).unwrap();
+    let upstream = format!(
+        "{}:{}",
+        direct.host_str().unwrap(),
+        direct.port().unwrap_or(5432)
+    );
+    // The proxy: while `up`, forwards each connection; cutting it closes them all.
+    let proxy = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_port = proxy.local_addr().unwrap().port();
+    let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let (cut, _) = tokio::sync::broadcast::channel::<()>(1);
+    {
+        let (up, cut) = (up.clone(), cut.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut client, _)) = proxy.accept().await else { return };
+                if !up.load(Ordering::SeqCst) {
+                    continue; // dropped: the connection is refused in effect
+                }
+                let upstream = upstream.clone();
+                let mut cut = cut.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut server) = TcpStream::connect(&upstream).await else { return };
+                    tokio::select! {
+                        _ = copy_bidirectional(&mut client, &mut server) => {}
+                        _ = cut.recv() => {}
+                    }
+                });
+            }
+        });
+    }
+    let mut proxied = direct.clone();
+    proxied.set_port(Some(proxy_port)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let workflow = dir.path().join("noop.yaml");
+    std::fs::write(&workflow, "workflow: noop\ntrigger: { manual: {} }\nsteps:\n  - id: a\n    set: { x: 1 }\n").unwrap();
+    let port = free_port();
+    let _instance = start(port, proxied.as_str(), &dir.path().join("data"), &[workflow], None);
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+    wait_ready(&client, port).await;
+
+    let listed = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["instances", "--database-url", direct.as_str()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
+    assert_eq!(text.lines().filter(|l| l.contains("\tlive\t")).count(), 1, "{text}");
+
+    let readyz = |client: reqwest::Client| async move {
+        client
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
+    };
+    up.store(false, Ordering::SeqCst);
+    let _ = cut.send(());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while readyz(client.clone()).await != 503 {
+        assert!(Instant::now() < deadline, "readyz stayed ready without a database");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Liveness is not readiness: the process is still up.
+    assert_eq!(client.get(format!("http://127.0.0.1:{port}/healthz")).send().await.unwrap().status(), 200);
+    up.store(true, Ordering::SeqCst);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while readyz(client.clone()).await != 200 {
+        assert!(Instant::now() < deadline, "readyz did not recover with the database");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    test_store.cleanup().await;
+}
