@@ -281,6 +281,19 @@ async fn a_local_relay_without_tls_or_login() {
             .unwrap()
             .contains("Subject: Nightly")
     );
+    // A login over plain text to another machine is refused before connecting.
+    let cleartext = connection(json!({
+        "host": "mail.example.com", "security": "none", "username": "u", "password": "plain-pass-123",
+        "from": "cron@example.com",
+    }));
+    let error = call(
+        &cleartext,
+        "send_email",
+        json!({ "to": "ops@example.com", "subject": "s", "text": "t" }),
+    )
+    .await
+    .unwrap_err();
+    assert!(error.contains("unencrypted"), "{error}");
     // Bad input fails before connecting, saying which field.
     let error = call(
         &mail,

@@ -392,14 +392,18 @@ async fn readyz_follows_the_database_and_instances_lists_the_live_ones() {
         let (up, cut) = (up.clone(), cut.clone());
         tokio::spawn(async move {
             loop {
-                let Ok((mut client, _)) = proxy.accept().await else { return };
+                let Ok((mut client, _)) = proxy.accept().await else {
+                    return;
+                };
                 if !up.load(Ordering::SeqCst) {
                     continue; // dropped: the connection is refused in effect
                 }
                 let upstream = upstream.clone();
                 let mut cut = cut.subscribe();
                 tokio::spawn(async move {
-                    let Ok(mut server) = TcpStream::connect(&upstream).await else { return };
+                    let Ok(mut server) = TcpStream::connect(&upstream).await else {
+                        return;
+                    };
                     tokio::select! {
                         _ = copy_bidirectional(&mut client, &mut server) => {}
                         _ = cut.recv() => {}
@@ -412,11 +416,24 @@ async fn readyz_follows_the_database_and_instances_lists_the_live_ones() {
     proxied.set_port(Some(proxy_port)).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let workflow = dir.path().join("noop.yaml");
-    std::fs::write(&workflow, "workflow: noop\ntrigger: { manual: {} }\nsteps:\n  - id: a\n    set: { x: 1 }\n").unwrap();
+    std::fs::write(
+        &workflow,
+        "workflow: noop\ntrigger: { manual: {} }\nsteps:\n  - id: a\n    set: { x: 1 }\n",
+    )
+    .unwrap();
     let port = free_port();
-    let _instance = start(port, proxied.as_str(), &dir.path().join("data"), &[workflow], None);
+    let _instance = start(
+        port,
+        proxied.as_str(),
+        &dir.path().join("data"),
+        &[workflow],
+        None,
+    );
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
     wait_ready(&client, port).await;
 
     let listed = Command::new(env!("CARGO_BIN_EXE_switchyard"))
@@ -424,8 +441,16 @@ async fn readyz_follows_the_database_and_instances_lists_the_live_ones() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&listed.stdout);
-    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
-    assert_eq!(text.lines().filter(|l| l.contains("\tlive\t")).count(), 1, "{text}");
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    assert_eq!(
+        text.lines().filter(|l| l.contains("\tlive\t")).count(),
+        1,
+        "{text}"
+    );
 
     let readyz = |client: reqwest::Client| async move {
         client
@@ -439,15 +464,29 @@ async fn readyz_follows_the_database_and_instances_lists_the_live_ones() {
     let _ = cut.send(());
     let deadline = Instant::now() + Duration::from_secs(20);
     while readyz(client.clone()).await != 503 {
-        assert!(Instant::now() < deadline, "readyz stayed ready without a database");
+        assert!(
+            Instant::now() < deadline,
+            "readyz stayed ready without a database"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // Liveness is not readiness: the process is still up.
-    assert_eq!(client.get(format!("http://127.0.0.1:{port}/healthz")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        client
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     up.store(true, Ordering::SeqCst);
     let deadline = Instant::now() + Duration::from_secs(30);
     while readyz(client.clone()).await != 200 {
-        assert!(Instant::now() < deadline, "readyz did not recover with the database");
+        assert!(
+            Instant::now() < deadline,
+            "readyz did not recover with the database"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     test_store.cleanup().await;

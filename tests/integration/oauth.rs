@@ -266,6 +266,16 @@ async fn refresh_scenario(test_store: super::common::TestStore) {
         Default::default(),
     )
     .unwrap();
+    // A second source with the same stored tokens: another instance on the same database.
+    let other_instance = StoredTokenSource::new(
+        row.id.clone(),
+        "acme".into(),
+        plan.clone(),
+        switchyard::runtime::connection_vars(&connection),
+        tokens.clone(),
+        service.clone(),
+        http.clone(),
+    );
     let source = Arc::new(StoredTokenSource::new(
         row.id.clone(),
         "acme".into(),
@@ -301,6 +311,9 @@ async fn refresh_scenario(test_store: super::common::TestStore) {
     for caller in callers {
         assert_eq!(caller.await.unwrap().unwrap(), "at-second");
     }
+    // The other instance still holds the old tokens; it finds the refreshed ones stored
+    // instead of refreshing again with a refresh token the provider rotated away.
+    assert_eq!(other_instance.access_token().await.unwrap(), "at-second");
     drop(refresh); // verifies: exactly one refresh request
     let stored = service
         .store

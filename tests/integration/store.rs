@@ -198,12 +198,20 @@ async fn runs_are_claimed_oldest_first_journaled_finished_and_retried() {
         assert_eq!(s.requeue_orphans("host_1:").await.unwrap(), 1, "{b}");
         // A lease renewed by its owner keeps the run; an expired one is taken over.
         let retaken = s.claim_run("a", Duration::ZERO).await.unwrap().unwrap();
-        s.renew_lease(&retaken.id, "someone-else", LEASE)
-            .await
-            .unwrap();
+        assert!(
+            !s.renew_lease(&retaken.id, "someone-else", LEASE)
+                .await
+                .unwrap(),
+            "{b}: only the owner renews"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
         let stolen = s.claim_run("b", LEASE).await.unwrap().unwrap();
         assert_eq!(stolen.id, second, "{b}: an expired lease is claimed again");
+        assert!(
+            !s.renew_lease(&stolen.id, "a", LEASE).await.unwrap(),
+            "{b}: the old owner learns it lost the lease"
+        );
+        assert!(s.renew_lease(&stolen.id, "b", LEASE).await.unwrap(), "{b}");
         assert!(s.claim_run("c", LEASE).await.unwrap().is_none(), "{b}");
         assert_eq!(s.queued_runs(), 0, "{b}");
         t.cleanup().await;

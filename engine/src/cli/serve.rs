@@ -212,7 +212,12 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
             stored.clone(),
         ]));
         let host = hostname();
-        let owner = format!("{host}-{}", std::process::id());
+        // Unique even where every container is pid 1 on the same host name.
+        let owner = format!(
+            "{host}-{}-{}",
+            std::process::id(),
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
         // SQLite has one serving process per file: whatever this host left running was cut
         // off. On PostgreSQL other instances on this host may be alive; their heartbeats
         // say which instances died (see `instances_loop`).
@@ -265,12 +270,15 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
         workers.push(tokio::spawn(scheduler.run(worker_shutdown.clone())));
         workers.push(tokio::spawn(engine.clone().run_polls(worker_shutdown.clone())));
         let run_listener = store.listen_for_runs(wake.clone());
-        workers.push(tokio::spawn(instances_loop(
+        // The heartbeat outlives the workers: it stops only after unfinished runs were
+        // handed back, so no other instance takes a run this one is still finishing.
+        let (stop_heartbeat, heartbeat_shutdown) = tokio::sync::watch::channel(false);
+        let heartbeat = tokio::spawn(instances_loop(
             store.clone(),
             instance,
             wake.clone(),
-            worker_shutdown.clone(),
-        )));
+            heartbeat_shutdown,
+        ));
         workers.push(tokio::spawn(follow_switches(
             store.clone(),
             catalog.clone(),
@@ -349,6 +357,8 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
             Err(error) => tracing::error!(%error, "handing runs back at shutdown"),
         }
         let _ = store.stop_instance(&owner).await;
+        let _ = stop_heartbeat.send(true);
+        let _ = heartbeat.await;
         let _ = std::fs::remove_file(&pid_file);
         match served {
             Ok(()) => {
@@ -391,8 +401,10 @@ async fn instances_loop(
             tracing::warn!(%error, "heartbeat");
             continue;
         }
-        let cutoff = crate::store::now_ms() - crate::store::millis(DEAD_AFTER);
-        match store.requeue_runs_of_dead_instances(cutoff).await {
+        if let Err(error) = store.refresh_queued().await {
+            tracing::warn!(%error, "counting queued runs");
+        }
+        match store.requeue_runs_of_dead_instances(DEAD_AFTER).await {
             Ok(0) => {}
             Ok(n) => {
                 tracing::warn!(runs = n, "runs of a stopped or dead instance queued again");

@@ -77,6 +77,19 @@ fn check_case(
             format!("case `{}` needs `action:` or `webhook:`", case.name),
         ),
         (Some(action), None) => {
+            if connector
+                .actions
+                .get(action)
+                .is_some_and(|a| a.smtp.is_some())
+            {
+                problem(
+                    r,
+                    "action",
+                    format!(
+                        "`{action}` sends email over SMTP; the harness plays HTTP providers only (test email actions against an SMTP server)"
+                    ),
+                );
+            }
             if !connector.actions.contains_key(action) {
                 r.error_hint(
                     "unknown-action",

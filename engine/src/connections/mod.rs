@@ -115,8 +115,45 @@ impl ConnectionService {
             None => Map::new(),
         };
         let mut config = row.config.clone();
+        let secrets_given: Vec<String> = change.secrets.keys().cloned().collect();
         merge(&mut config, change.config);
         merge(&mut secrets, change.secrets);
+        // Config and the base URL decide where the credentials are sent (a host, a site, a
+        // proxy). Changing them must not send the stored ones somewhere new: every stored
+        // secret is given again in the same change, and OAuth tokens are dropped (the
+        // connection is connected again).
+        let redirected = config != row.config
+            || change
+                .base_url
+                .as_ref()
+                .is_some_and(|b| Some(b) != row.base_url.as_ref());
+        if redirected {
+            let stored: Vec<String> = match &row.secrets {
+                Some(sealed) => self
+                    .unseal_map(&row, "secrets", sealed)?
+                    .keys()
+                    .cloned()
+                    .collect(),
+                None => Vec::new(),
+            };
+            let missing: Vec<String> = stored
+                .into_iter()
+                .filter(|k| !secrets_given.contains(k))
+                .collect();
+            if !missing.is_empty() {
+                return Err(ConnectionError::Invalid(vec![format!(
+                    "changing `config` or `base_url` changes where the credentials go: give the secret field(s) {} again in the same change",
+                    missing
+                        .iter()
+                        .map(|m| format!("`{m}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )]));
+            }
+            if row.tokens.take().is_some() {
+                row.status = "needs_reauth".into();
+            }
+        }
         let auth_mode = change.auth_mode.or(row.auth_mode.take());
         let connection = validated(&plan, name, &config, &secrets, auth_mode.as_deref())?;
         row.config = connection.config;

@@ -159,13 +159,18 @@ impl Interpreter {
                     // One SMTP command waits at most the request timeout.
                     let (_, budget) = prepared.budget();
                     let timeout = budget.min(self.options.request_timeout);
-                    super::smtp::send(plan, &prepared.vars.context(), timeout)
-                        .await
-                        .map(|output| Outcome {
-                            output,
-                            requests: 1,
-                            ..Outcome::default()
-                        })
+                    super::smtp::send(
+                        plan,
+                        &prepared.vars.context(),
+                        timeout,
+                        &prepared.idempotency_key,
+                    )
+                    .await
+                    .map(|output| Outcome {
+                        output,
+                        requests: 1,
+                        ..Outcome::default()
+                    })
                 }
             },
             Err(e) => Err(e),

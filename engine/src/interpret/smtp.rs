@@ -48,9 +48,20 @@ impl Security {
 }
 
 /// Sends the email the plan describes and returns `{message_id, accepted}`; a
-/// `verify_only` plan connects and logs in and returns `{verified: true}`.
-pub async fn send(plan: &SmtpPlan, ctx: &Value, timeout: Duration) -> Result<Json, ActionError> {
-    let message = plan.message.as_ref().map(|m| build(m, ctx)).transpose()?;
+/// `verify_only` plan connects and logs in and returns `{verified: true}`. The Message-ID
+/// is derived from `call_key` (the run and step), so a step that runs again after a crash
+/// sends a message receivers can recognise as the same.
+pub async fn send(
+    plan: &SmtpPlan,
+    ctx: &Value,
+    timeout: Duration,
+    call_key: &str,
+) -> Result<Json, ActionError> {
+    let message = plan
+        .message
+        .as_ref()
+        .map(|m| build(m, ctx, call_key))
+        .transpose()?;
     let host = text(&plan.host, ctx)?
         .filter(|h| !h.is_empty())
         .ok_or_else(|| {
@@ -83,6 +94,16 @@ pub async fn send(plan: &SmtpPlan, ctx: &Value, timeout: Duration) -> Result<Jso
         });
     }
     if let Some(user) = optional(&plan.username, ctx)?.filter(|u| !u.is_empty()) {
+        // A login over plain text would send the password in clear: only to this machine.
+        let loopback = host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if security == Security::None && !loopback {
+            return Err(invalid(
+                "smtp `security: none` with a login would send the password unencrypted; use `starttls` or `tls` (plain text is for a relay on this machine)",
+            ));
+        }
         let password = optional(&plan.password, ctx)?.unwrap_or_default();
         transport = transport.credentials(Credentials::new(user, password));
     }
@@ -136,13 +157,13 @@ fn smtp_error(error: lettre::transport::smtp::Error) -> ActionError {
 pub fn describe(plan: &SmtpPlan, ctx: &Value) -> Result<String, ActionError> {
     let host = text(&plan.host, ctx)?.unwrap_or_default();
     let headers = match &plan.message {
-        Some(m) => build(m, ctx)?.headers().to_string(),
+        Some(m) => build(m, ctx, "dry-run")?.headers().to_string(),
         None => "(connect and log in only)\n".into(),
     };
     Ok(format!("SMTP {host}\n{headers}"))
 }
 
-fn build(plan: &SmtpMessagePlan, ctx: &Value) -> Result<Message, ActionError> {
+fn build(plan: &SmtpMessagePlan, ctx: &Value, call_key: &str) -> Result<Message, ActionError> {
     let from = text(&plan.from, ctx)?.unwrap_or_default();
     let from: Mailbox = from
         .parse()
@@ -151,10 +172,7 @@ fn build(plan: &SmtpMessagePlan, ctx: &Value) -> Result<Message, ActionError> {
     let mut builder = Message::builder()
         .from(from)
         .subject(text(&plan.subject, ctx)?.unwrap_or_default())
-        .message_id(Some(format!(
-            "<{}@{domain}>",
-            uuid::Uuid::new_v4().simple()
-        )));
+        .message_id(Some(format!("<{}@{domain}>", message_id_part(call_key))));
     let to = addresses("to", Some(&plan.to), ctx)?;
     if to.is_empty() {
         return Err(invalid("the email has no recipient (`to` is empty)"));
@@ -278,6 +296,21 @@ fn attachments(plan: &SmtpMessagePlan, ctx: &Value) -> Result<Vec<SinglePart>, A
             Ok(Attachment::new(filename).body(bytes, content_type))
         })
         .collect()
+}
+
+/// The local part of a Message-ID: the call key's characters that RFC 5322 allows there.
+fn message_id_part(call_key: &str) -> String {
+    let part: String = call_key
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-._".contains(c) {
+                c
+            } else {
+                '.'
+            }
+        })
+        .collect();
+    format!("switchyard.{part}")
 }
 
 fn kind(value: &Json) -> &'static str {

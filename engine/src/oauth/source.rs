@@ -63,6 +63,19 @@ impl StoredTokenSource {
         }
     }
 
+    /// The stored tokens, when another process (an instance sharing the database, a
+    /// reconnect) replaced the ones this source holds and they are still good to use.
+    async fn newer_stored(&self, current: &TokenSet) -> Option<TokenSet> {
+        let row = self
+            .service
+            .store
+            .connection_by_id(&self.connection_id)
+            .await
+            .ok()??;
+        let stored = self.service.tokens(&row).ok()??;
+        (stored.access_token != current.access_token && !expires_soon(&stored)).then_some(stored)
+    }
+
     /// Refreshes (the caller holds the lock) and stores the new tokens before returning.
     async fn refresh(&self, current: &TokenSet) -> Result<TokenSet, OAuthError> {
         let Some(refresh_token) = &current.refresh_token else {
@@ -96,6 +109,13 @@ impl StoredTokenSource {
         state: &mut State,
         current: TokenSet,
     ) -> Result<String, String> {
+        // Single-flight covers this process; another instance may have refreshed already
+        // (a rotated refresh token would then fail here): use its tokens.
+        if let Some(stored) = self.newer_stored(&current).await {
+            let token = stored.access_token.clone();
+            *state = State::Usable(stored);
+            return Ok(token);
+        }
         let refreshed = self.refresh(&current).await;
         crate::metrics::token_refresh(
             &self.connector,
@@ -112,6 +132,12 @@ impl StoredTokenSource {
                 Ok(token)
             }
             Err(OAuthError::InvalidGrant(why)) => {
+                // Refreshed elsewhere meanwhile (our refresh token was rotated away)?
+                if let Some(stored) = self.newer_stored(&current).await {
+                    let token = stored.access_token.clone();
+                    *state = State::Usable(stored);
+                    return Ok(token);
+                }
                 *state = State::NeedsReauth;
                 let message = OAuthError::InvalidGrant(why).to_string();
                 let _ = self

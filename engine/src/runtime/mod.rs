@@ -39,6 +39,9 @@ pub fn workflow_limits(catalog: &crate::plan::Catalog) -> Vec<(String, u32)> {
 /// How long a claimed run stays leased without a heartbeat.
 pub const LEASE: Duration = Duration::from_secs(60);
 
+/// How often a running run's lease is renewed (and its loss noticed).
+const LEASE_RENEWAL: Duration = Duration::from_secs(5);
+
 /// Everything a worker needs.
 pub struct Engine {
     pub catalog: Arc<LiveCatalog>,
@@ -64,19 +67,40 @@ impl Engine {
         crate::metrics::queue_wait(
             crate::store::now_ms().saturating_sub(run.created_at) as f64 / 1000.0,
         );
-        // Keep the lease while the run works, so no other worker takes it over.
+        // Keep the lease while the run works, so no other worker takes it over. If it was
+        // taken anyway (this instance was presumed dead), stop working on the run: its new
+        // owner resumes it from the journal.
+        let (lost_tx, lost) = tokio::sync::oneshot::channel::<()>();
         let heartbeat = {
             let store = self.store.clone();
             let (id, owner) = (run.id.clone(), self.owner.clone());
             tokio::spawn(async move {
                 loop {
-                    tokio::time::sleep(LEASE / 3).await;
-                    let _ = store.renew_lease(&id, &owner, LEASE).await;
+                    tokio::time::sleep(LEASE_RENEWAL).await;
+                    if let Ok(false) = store.renew_lease(&id, &owner, LEASE).await {
+                        let _ = lost_tx.send(());
+                        return;
+                    }
                 }
             })
         };
-        let result = self.execute(&run).await;
+        let result = tokio::select! {
+            result = self.execute(&run) => result,
+            Ok(()) = lost => {
+                tracing::warn!(run = %run.id, workflow = %run.workflow, "lease lost: another worker owns the run now; stopped working on it");
+                return Ok(true);
+            }
+        };
         heartbeat.abort();
+        // The last check before the outcome is written: a run handed over while its last
+        // step ran is left to its new owner.
+        if !matches!(
+            self.store.renew_lease(&run.id, &self.owner, LEASE).await,
+            Ok(true)
+        ) {
+            tracing::warn!(run = %run.id, workflow = %run.workflow, "lease lost before the run finished; its new owner completes it");
+            return Ok(true);
+        }
         match result {
             Ok(()) => {
                 tracing::info!(run = %run.id, workflow = %run.workflow, "run succeeded");

@@ -52,6 +52,21 @@ impl StoreLocation {
                     if parsed.password().is_some() {
                         let _ = parsed.set_password(Some("***"));
                     }
+                    // libpq-style parameters may carry the password too.
+                    let pairs: Vec<(String, String)> = parsed
+                        .query_pairs()
+                        .map(|(k, v)| {
+                            let hidden =
+                                matches!(k.as_ref(), "password" | "passfile" | "sslpassword");
+                            (
+                                k.into_owned(),
+                                if hidden { "***".into() } else { v.into_owned() },
+                            )
+                        })
+                        .collect();
+                    if !pairs.is_empty() {
+                        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+                    }
                     parsed.to_string()
                 }
                 Err(_) => "the PostgreSQL database".into(),
@@ -162,7 +177,7 @@ impl Store {
         run: &str,
         owner: &str,
         lease: Duration,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         dispatch!(self.renew_lease(run, owner, lease))
     }
     pub async fn requeue_orphans(&self, owner_prefix: &str) -> Result<u64, StoreError> {
@@ -224,8 +239,18 @@ impl Store {
     pub async fn stop_instance(&self, id: &str) -> Result<(), StoreError> {
         dispatch!(self.stop_instance(id))
     }
-    pub async fn requeue_runs_of_dead_instances(&self, cutoff_ms: i64) -> Result<u64, StoreError> {
-        dispatch!(self.requeue_runs_of_dead_instances(cutoff_ms))
+    pub async fn requeue_runs_of_dead_instances(
+        &self,
+        dead_after: Duration,
+    ) -> Result<u64, StoreError> {
+        dispatch!(self.requeue_runs_of_dead_instances(dead_after))
+    }
+    /// Re-reads the queue length where other processes change it (PostgreSQL).
+    pub async fn refresh_queued(&self) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(_) => Ok(()),
+            Store::Postgres(s) => s.refresh_queued().await,
+        }
     }
     pub async fn release_runs_of(&self, owner: &str) -> Result<u64, StoreError> {
         dispatch!(self.release_runs_of(owner))
@@ -320,6 +345,9 @@ impl Store {
         name: &str,
     ) -> Result<Option<ConnectionRow>, StoreError> {
         dispatch!(self.connection(tenant, name))
+    }
+    pub async fn connection_by_id(&self, id: &str) -> Result<Option<ConnectionRow>, StoreError> {
+        dispatch!(self.connection_by_id(id))
     }
     pub async fn connections(
         &self,

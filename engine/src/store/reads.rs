@@ -31,6 +31,19 @@ macro_rules! impl_reads {
                 row.as_ref().map(ConnectionRow::decode).transpose()
             }
 
+            /// One connection by its id.
+            pub async fn connection_by_id(&self, id: &str) -> Result<Option<ConnectionRow>, StoreError> {
+                let row = sqlx::query(concat!(
+                    "SELECT ",
+                    connection_columns!(),
+                    " FROM connections WHERE id = $1"
+                ))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.as_ref().map(ConnectionRow::decode).transpose()
+            }
+
             /// Connections of one tenant (or all tenants), by name.
             pub async fn connections(
                 &self,

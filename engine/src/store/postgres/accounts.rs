@@ -3,9 +3,7 @@
 //! Must never hold a plaintext secret: callers pass sealed text for `secrets`, `tokens`
 //! and `verifier`, and a hash for API keys.
 
-use super::{
-    ApiKeyRow, Columns, ConnectionRow, Json, OAuthState, PgStore, Reseal, StoreError, now_ms,
-};
+use super::{ApiKeyRow, Columns, ConnectionRow, Json, OAuthState, PgStore, Reseal, StoreError};
 
 impl PgStore {
     /// Stores a new connection; `false` if the tenant already has one of that name.
@@ -33,12 +31,13 @@ impl PgStore {
         Ok(inserted > 0)
     }
 
-    /// Replaces a connection's config, sealed secrets, auth mode and base URL (an edit).
+    /// Replaces a connection's config, sealed secrets and tokens, auth mode, base URL and
+    /// status (an edit).
     /// `false` if the connection is gone.
     pub async fn update_connection(&self, row: &ConnectionRow) -> Result<bool, StoreError> {
         let n = sqlx::query(
             "UPDATE connections SET config = $2, secrets = $3, auth_mode = $4,
-                 base_url = $5, updated_at = $6
+                 base_url = $5, updated_at = $6, tokens = $7, status = $8
              WHERE id = $1",
         )
         .bind(&row.id)
@@ -46,7 +45,9 @@ impl PgStore {
         .bind(&row.secrets)
         .bind(&row.auth_mode)
         .bind(&row.base_url)
-        .bind(now_ms())
+        .bind(self.now())
+        .bind(&row.tokens)
+        .bind(&row.status)
         .execute(&self.pool)
         .await?
         .rows_affected();
@@ -79,7 +80,7 @@ impl PgStore {
         .bind(id)
         .bind(tokens)
         .bind(status)
-        .bind(now_ms())
+        .bind(self.now())
         .execute(&self.pool)
         .await?
         .rows_affected();
@@ -93,7 +94,7 @@ impl PgStore {
         checked: bool,
         failure: Option<(&str, &str)>,
     ) -> Result<(), StoreError> {
-        let now = now_ms();
+        let now = self.now();
         let checked_at = checked.then_some(now);
         match failure {
             None => sqlx::query(
@@ -154,7 +155,7 @@ impl PgStore {
 
     /// Stores a pending authorization (and drops expired ones).
     pub async fn insert_oauth_state(&self, state: &OAuthState) -> Result<(), StoreError> {
-        let now = now_ms();
+        let now = self.now();
         let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM oauth_states WHERE expires_at <= $1")
             .bind(now)
@@ -202,7 +203,7 @@ impl PgStore {
             redirect_uri: r.text("redirect_uri")?,
             expires_at: r.int("expires_at")?,
         };
-        Ok(Some(state).filter(|s| s.expires_at > now_ms()))
+        Ok(Some(state).filter(|s| s.expires_at > self.now()))
     }
 
     /// Stores OAuth tokens for a connection, creating it (status `active`) if the tenant
@@ -212,7 +213,7 @@ impl PgStore {
         mut row: ConnectionRow,
         tokens_for: impl FnOnce(&str) -> String + Send + 'static,
     ) -> Result<ConnectionRow, StoreError> {
-        let now = now_ms();
+        let now = self.now();
         let mut tx = self.begin().await?;
         // Whoever inserts first wins the name; the other updates that row. The insert
         // claims the name before the tokens are sealed, since they are sealed for its id.
@@ -278,7 +279,7 @@ impl PgStore {
         let n =
             sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
                 .bind(id)
-                .bind(now_ms())
+                .bind(self.now())
                 .execute(&self.pool)
                 .await?
                 .rows_affected();

@@ -1,8 +1,7 @@
 //! Instances on PostgreSQL: heartbeats, requeueing the runs of dead instances, and the
 //! `LISTEN/NOTIFY` channel that wakes idle workers of every instance when runs are queued.
 
-use super::{InstanceRow, PgStore, StoreError, now_ms};
-use sqlx::PgConnection;
+use super::{InstanceRow, PgStore, StoreError};
 use sqlx::postgres::PgListener;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -10,20 +9,31 @@ use tokio::sync::Notify;
 /// The channel queued runs are announced on.
 const CHANNEL: &str = "switchyard_queue";
 
-/// Announces `n` queued runs, delivered to listeners when the transaction commits.
-pub(super) async fn notify_queued(tx: &mut PgConnection, n: usize) -> Result<(), StoreError> {
-    if n > 0 {
-        sqlx::query("SELECT pg_notify('switchyard_queue', $1)")
-            .bind(n.to_string())
-            .execute(&mut *tx)
-            .await?;
-    }
-    Ok(())
-}
-
 impl PgStore {
+    /// Announces `n` runs just queued (committed) to the listeners of every instance. Sent
+    /// after the commit, on its own connection and without waiting: a `NOTIFY` inside the
+    /// queueing transaction would hold PostgreSQL's notification lock through that
+    /// transaction's commit, serializing the commits of every instance.
+    pub(super) fn announce(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            let sent = sqlx::query("SELECT pg_notify('switchyard_queue', $1)")
+                .bind(n.to_string())
+                .execute(&pool)
+                .await;
+            if let Err(error) = sent {
+                // Workers still find the runs on their idle poll.
+                tracing::warn!(%error, "NOTIFY of queued runs failed");
+            }
+        });
+    }
+
     /// Records this instance's heartbeat (creating its row on the first).
     pub async fn heartbeat(&self, instance: &InstanceRow) -> Result<(), StoreError> {
+        self.sync_clock().await?;
         sqlx::query(
             "INSERT INTO instances (id, host, version, started_at, heartbeat_at)
              VALUES ($1, $2, $3, $4, $5)
@@ -34,7 +44,7 @@ impl PgStore {
         .bind(&instance.host)
         .bind(&instance.version)
         .bind(instance.started_at)
-        .bind(now_ms())
+        .bind(self.now())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -44,15 +54,19 @@ impl PgStore {
     pub async fn stop_instance(&self, id: &str) -> Result<(), StoreError> {
         sqlx::query("UPDATE instances SET stopped_at = $2 WHERE id = $1")
             .bind(id)
-            .bind(now_ms())
+            .bind(self.now())
             .execute(&self.pool)
             .await?;
         Ok(())
     }
 
     /// Queues again the runs leased by instances that stopped or whose last heartbeat is
-    /// older than `cutoff_ms`, and wakes the workers of every instance. Returns how many.
-    pub async fn requeue_runs_of_dead_instances(&self, cutoff_ms: i64) -> Result<u64, StoreError> {
+    /// older than `dead_after`, and wakes the workers of every instance. Returns how many.
+    pub async fn requeue_runs_of_dead_instances(
+        &self,
+        dead_after: std::time::Duration,
+    ) -> Result<u64, StoreError> {
+        let cutoff_ms = self.now() - super::millis(dead_after);
         let mut tx = self.begin().await?;
         let n = sqlx::query(
             "UPDATE runs SET status = 'queued', lease_owner = NULL, lease_until = NULL
@@ -63,8 +77,8 @@ impl PgStore {
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        notify_queued(&mut tx, n as usize).await?;
         tx.commit().await?;
+        self.announce(n as usize);
         self.count_queued(n as i64);
         Ok(n)
     }
@@ -80,8 +94,8 @@ impl PgStore {
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        notify_queued(&mut tx, n as usize).await?;
         tx.commit().await?;
+        self.announce(n as usize);
         self.count_queued(n as i64);
         Ok(n)
     }

@@ -37,9 +37,14 @@ const POOL_SIZE: u32 = 16;
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pool: PgPool,
-    /// Runs waiting in the queue as this process counts them (admission control; exact
-    /// only when one instance uses the database).
+    /// Runs waiting in the queue (admission control): counted by this process between
+    /// heartbeats, and read from the database at every heartbeat, since other instances
+    /// queue and claim runs too.
     queued: Arc<AtomicI64>,
+    /// The database clock minus this machine's (ms), measured at every heartbeat. Every
+    /// time this backend writes or compares (leases, heartbeats) is on the database's
+    /// clock, so instances whose clocks disagree still agree on who is alive.
+    clock_offset: Arc<AtomicI64>,
 }
 
 impl PgStore {
@@ -62,10 +67,41 @@ impl PgStore {
             .fetch_one(&pool)
             .await?
             .try_get(0)?;
-        Ok(PgStore {
+        let store = PgStore {
             pool,
             queued: Arc::new(AtomicI64::new(queued)),
-        })
+            clock_offset: Arc::new(AtomicI64::new(0)),
+        };
+        store.sync_clock().await?;
+        Ok(store)
+    }
+
+    /// The current time on the database's clock (Unix ms).
+    pub(super) fn now(&self) -> i64 {
+        now_ms().saturating_add(self.clock_offset.load(Ordering::Relaxed))
+    }
+
+    /// Measures the database clock's offset from this machine's.
+    async fn sync_clock(&self) -> Result<(), StoreError> {
+        let before = now_ms();
+        let db: i64 =
+            sqlx::query("SELECT (extract(epoch from clock_timestamp()) * 1000)::BIGINT AS now")
+                .fetch_one(&self.pool)
+                .await?
+                .try_get("now")?;
+        let local = before + (now_ms() - before) / 2;
+        self.clock_offset.store(db - local, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Reads how many runs wait in the queue (every instance's, not only this one's).
+    pub async fn refresh_queued(&self) -> Result<(), StoreError> {
+        let queued: i64 = sqlx::query("SELECT COUNT(*) FROM runs WHERE status = 'queued'")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        self.queued.store(queued, Ordering::Relaxed);
+        Ok(())
     }
 
     /// How many runs wait in the queue, as this process counts them.

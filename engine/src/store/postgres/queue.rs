@@ -1,10 +1,8 @@
 //! Events and the run queue on PostgreSQL: accept an event with its runs, claim runs with
 //! `FOR UPDATE SKIP LOCKED`, journal steps, finish, retry, hand back, prune.
 
-use super::instances::notify_queued;
 use super::{
     Accepted, ClaimedRun, NewEvent, NewRun, PgStore, StepRecord, StoreError, like_prefix, millis,
-    now_ms,
 };
 use super::{Columns, Json, Row};
 use sqlx::PgConnection;
@@ -17,7 +15,7 @@ impl PgStore {
         event: &NewEvent<'_>,
         runs: &[NewRun],
     ) -> Result<Accepted, StoreError> {
-        let now = now_ms();
+        let now = self.now();
         let mut tx = self.begin().await?;
         if let Some(id) = event.event_id {
             let scope = format!("webhook:{}:{}", event.connector, event.connection);
@@ -43,8 +41,8 @@ impl PgStore {
         for run in runs {
             ids.push(insert_run(&mut tx, run, Some(event_row), now, false).await?);
         }
-        notify_queued(&mut tx, ids.len()).await?;
         tx.commit().await?;
+        self.announce(ids.len());
         self.count_queued(ids.len() as i64);
         Ok(Accepted::Stored { runs: ids })
     }
@@ -52,9 +50,9 @@ impl PgStore {
     /// Queues a run without an event (manual runs, replays).
     pub async fn queue_run(&self, run: &NewRun) -> Result<String, StoreError> {
         let mut tx = self.begin().await?;
-        let id = insert_run(&mut tx, run, None, now_ms(), false).await?;
-        notify_queued(&mut tx, 1).await?;
+        let id = insert_run(&mut tx, run, None, self.now(), false).await?;
         tx.commit().await?;
+        self.announce(1);
         self.count_queued(1);
         Ok(id)
     }
@@ -67,7 +65,18 @@ impl PgStore {
         owner: &str,
         lease: Duration,
     ) -> Result<Option<ClaimedRun>, StoreError> {
-        let now = now_ms();
+        // A candidate refused under the workflow's lock (another instance started one of
+        // its runs first) is passed over on the next try, whose snapshot sees that start.
+        for _ in 0..3 {
+            if let Claim::Done(run) = self.try_claim(owner, lease).await? {
+                return Ok(run);
+            }
+        }
+        Ok(None)
+    }
+
+    async fn try_claim(&self, owner: &str, lease: Duration) -> Result<Claim, StoreError> {
+        let now = self.now();
         let until = now.saturating_add(millis(lease));
         let mut tx = self.begin().await?;
         let expired = sqlx::query(
@@ -107,7 +116,7 @@ impl PgStore {
             }
         };
         let Some(candidate) = candidate else {
-            return Ok(None);
+            return Ok(Claim::Done(None));
         };
         let id = candidate.text("id")?;
         let workflow = candidate.text("workflow")?;
@@ -116,8 +125,8 @@ impl PgStore {
         if was_queued && constrained && !still_may_start(&mut tx, &workflow, exclusive, now).await?
         {
             // Another instance started a run of this workflow since the candidate was read;
-            // the run stays queued and is tried again on the next claim.
-            return Ok(None);
+            // the run stays queued.
+            return Ok(Claim::Refused);
         }
         let row = sqlx::query(
             "UPDATE runs SET status = 'running', lease_owner = $2, lease_until = $3,
@@ -141,14 +150,14 @@ impl PgStore {
         if was_queued {
             self.count_queued(-1);
         }
-        Ok(Some(ClaimedRun {
+        Ok(Claim::Done(Some(ClaimedRun {
             id,
             workflow,
             spec_hash: row.text("spec_hash")?,
             trigger: serde_json::from_str(&row.text("trigger")?)?,
             journal,
             created_at: row.int("created_at")?,
-        }))
+        })))
     }
 
     /// Journals a finished step. Idempotent: a step journaled twice keeps the first record.
@@ -170,7 +179,7 @@ impl PgStore {
         .bind(step.output.as_ref().map(Json::to_string))
         .bind(&step.error)
         .bind(started_at_ms)
-        .bind(now_ms())
+        .bind(self.now())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -191,7 +200,7 @@ impl PgStore {
         .bind(run)
         .bind(if succeeded { "succeeded" } else { "failed" })
         .bind(error)
-        .bind(now_ms())
+        .bind(self.now())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -216,29 +225,30 @@ impl PgStore {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        notify_queued(&mut tx, 1).await?;
         tx.commit().await?;
+        self.announce(1);
         self.count_queued(1);
         Ok(true)
     }
 
-    /// Extends a lease while its run is still being worked on.
+    /// Extends a lease while its run is still being worked on; `false` when `owner` no
+    /// longer holds it.
     pub async fn renew_lease(
         &self,
         run: &str,
         owner: &str,
         lease: Duration,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
+    ) -> Result<bool, StoreError> {
+        let n = sqlx::query(
             "UPDATE runs SET lease_until = $3
              WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
         )
         .bind(run)
         .bind(owner)
-        .bind(now_ms().saturating_add(millis(lease)))
+        .bind(self.now().saturating_add(millis(lease)))
         .execute(&self.pool)
         .await?;
-        Ok(())
+        Ok(n.rows_affected() > 0)
     }
 
     /// At start-up: runs leased by an earlier process with this owner prefix go back to
@@ -253,8 +263,8 @@ impl PgStore {
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        notify_queued(&mut tx, done as usize).await?;
         tx.commit().await?;
+        self.announce(done as usize);
         self.count_queued(done as i64);
         Ok(done)
     }
@@ -270,8 +280,8 @@ impl PgStore {
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        notify_queued(&mut tx, released as usize).await?;
         tx.commit().await?;
+        self.announce(released as usize);
         self.count_queued(released as i64);
         Ok(())
     }
@@ -322,6 +332,13 @@ impl PgStore {
         tx.commit().await?;
         Ok(deleted)
     }
+}
+
+/// What one claim attempt found.
+enum Claim {
+    Done(Option<ClaimedRun>),
+    /// The candidate may not start after all; try again.
+    Refused,
 }
 
 /// With the workflow's claim lock held (to the end of the transaction), whether one more

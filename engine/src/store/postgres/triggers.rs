@@ -1,9 +1,8 @@
 //! Cron firings, poll cursors and per-workflow settings on PostgreSQL. Each "exactly once"
 //! rests on a unique key or a compare-and-swap, never on which instance got there first.
 
-use super::instances::notify_queued;
 use super::queue::{insert_dedupe_key, insert_run};
-use super::{Json, NewRun, PgStore, StoreError, now_ms};
+use super::{Json, NewRun, PgStore, StoreError};
 use std::time::Duration;
 
 impl PgStore {
@@ -19,7 +18,7 @@ impl PgStore {
         window: Duration,
         emit: bool,
     ) -> Result<Option<usize>, StoreError> {
-        let now = now_ms();
+        let now = self.now();
         let text = cursor.map(Json::to_string);
         let mut tx = self.begin().await?;
         let swapped = match previous {
@@ -61,8 +60,8 @@ impl PgStore {
                 queued += 1;
             }
         }
-        notify_queued(&mut tx, queued).await?;
         tx.commit().await?;
+        self.announce(queued);
         self.count_queued(queued as i64);
         Ok(Some(queued))
     }
@@ -90,7 +89,7 @@ impl PgStore {
         run: Option<&NewRun>,
         exclusive: bool,
     ) -> Result<bool, StoreError> {
-        let now = now_ms();
+        let now = self.now();
         let mut tx = self.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO cron_firings (workflow, nominal, outcome, fired_at)
@@ -115,10 +114,10 @@ impl PgStore {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            notify_queued(&mut tx, 1).await?;
         }
         tx.commit().await?;
         if run.is_some() {
+            self.announce(1);
             self.count_queued(1);
         }
         Ok(true)
@@ -161,7 +160,7 @@ impl PgStore {
         )
         .bind(workflow)
         .bind(i64::from(enabled))
-        .bind(now_ms())
+        .bind(self.now())
         .execute(&self.pool)
         .await?;
         Ok(())

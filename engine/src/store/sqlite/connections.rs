@@ -39,7 +39,8 @@ impl SqliteStore {
             .await
     }
 
-    /// Replaces a connection's config, sealed secrets, auth mode and base URL (an edit).
+    /// Replaces a connection's config, sealed secrets and tokens, auth mode, base URL and
+    /// status (an edit).
     /// `false` if the connection is gone.
     pub async fn update_connection(&self, row: &ConnectionRow) -> Result<bool, StoreError> {
         let row = row.clone();
@@ -49,7 +50,7 @@ impl SqliteStore {
                 let n = c
                     .prepare_cached(
                         "UPDATE connections SET config = ?2, secrets = ?3, auth_mode = ?4,
-                             base_url = ?5, updated_at = ?6
+                             base_url = ?5, updated_at = ?6, tokens = ?7, status = ?8
                          WHERE id = ?1",
                     )?
                     .execute(params![
@@ -58,7 +59,9 @@ impl SqliteStore {
                         row.secrets,
                         row.auth_mode,
                         row.base_url,
-                        now_ms()
+                        now_ms(),
+                        row.tokens,
+                        row.status
                     ])?;
                 Ok(n > 0)
             })

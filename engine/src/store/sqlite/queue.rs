@@ -208,23 +208,25 @@ impl SqliteStore {
             })
     }
 
-    /// Extends a lease while its run is still being worked on.
+    /// Extends a lease while its run is still being worked on; `false` when `owner` no
+    /// longer holds it (the run was handed to another worker).
     pub async fn renew_lease(
         &self,
         run: &str,
         owner: &str,
         lease: Duration,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let (run, owner) = (run.to_string(), owner.to_string());
         self.writer
             .write(move |c| {
                 let until = now_ms().saturating_add(millis(lease));
-                c.prepare_cached(
-                    "UPDATE runs SET lease_until = ?3
+                let n = c
+                    .prepare_cached(
+                        "UPDATE runs SET lease_until = ?3
                      WHERE id = ?1 AND lease_owner = ?2 AND status = 'running'",
-                )?
-                .execute(params![run, owner, until])?;
-                Ok(())
+                    )?
+                    .execute(params![run, owner, until])?;
+                Ok(n > 0)
             })
             .await
     }
@@ -343,8 +345,12 @@ impl SqliteStore {
     }
 
     /// Queues again the runs leased by instances that stopped or whose last heartbeat is
-    /// older than `cutoff_ms`: they resume from their journals. Returns how many.
-    pub async fn requeue_runs_of_dead_instances(&self, cutoff_ms: i64) -> Result<u64, StoreError> {
+    /// older than `dead_after`: they resume from their journals. Returns how many.
+    pub async fn requeue_runs_of_dead_instances(
+        &self,
+        dead_after: Duration,
+    ) -> Result<u64, StoreError> {
+        let cutoff_ms = now_ms() - millis(dead_after);
         self.writer
             .write(move |c| {
                 let n = c
