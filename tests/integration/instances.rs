@@ -491,3 +491,125 @@ async fn readyz_follows_the_database_and_instances_lists_the_live_ones() {
     }
     test_store.cleanup().await;
 }
+
+/// A graceful stop lets a long step finish without another instance taking the run: the
+/// stopping instance keeps its heartbeat until its runs are done or handed back. (The step
+/// takes 15 s, longer than the 10 s after which a silent instance counts as dead.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_stop_finishes_a_long_step_once() {
+    let Some(url) = postgres_url("graceful stop with a long step") else {
+        return;
+    };
+    let test_store = TestStore::postgres(&url).await;
+    let database_url = test_store.database_url().unwrap();
+    let sink = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/post"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_delay(Duration::from_secs(15))
+                .set_body_json(json!({"ok": true})),
+        )
+        .mount(&sink)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let connections = dir.path().join("connections.json");
+    std::fs::write(
+        &connections,
+        json!({
+            "acme-github": { "connector": "github", "config": { "webhook_secret": SECRET } },
+            "sink": { "connector": "sink", "base_url": sink.uri(), "config": {} }
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let specs = [
+        root().join("connectors/github.yaml"),
+        root().join("tests/fixtures/crash"),
+    ];
+    let ports = [free_port(), free_port()];
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let mut instances: Vec<Instance> = (0..2)
+        .map(|i| {
+            start(
+                ports[i],
+                &database_url,
+                &dir.path().join(format!("d{i}")),
+                &specs,
+                Some(&connections),
+            )
+        })
+        .collect();
+    for port in ports {
+        wait_ready(&client, port).await;
+    }
+    let body = serde_json::to_vec(&json!({
+        "action": "opened",
+        "issue": { "number": 1, "title": "Slow", "html_url": "https://x" },
+        "repository": { "full_name": "acme/app" }
+    }))
+    .unwrap();
+    let r = client
+        .post(format!(
+            "http://127.0.0.1:{}/hooks/github/acme-github",
+            ports[0]
+        ))
+        .header("X-GitHub-Event", "issues")
+        .header("X-GitHub-Delivery", "slow-1")
+        .header(
+            "X-Hub-Signature-256",
+            super::common::github_signature(SECRET, &body),
+        )
+        .header("Content-Type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Find the instance working on the run, and stop it gracefully mid-step.
+    let store = &test_store.store;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let owner = loop {
+        let busy: Vec<_> = store
+            .instances()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|i| i.runs_in_flight > 0)
+            .collect();
+        if let Some(i) = busy.first() {
+            break i.id.clone();
+        }
+        assert!(Instant::now() < deadline, "the run never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let index = instances
+        .iter()
+        .position(|i| owner.contains(&format!("-{}-", i.0.id())))
+        .expect("the owner is one of ours");
+    let _ = Command::new("kill")
+        .args(["-TERM", &instances[index].0.id().to_string()])
+        .status();
+    let stopped = Instant::now();
+    instances[index].0.wait().unwrap();
+    assert!(
+        stopped.elapsed() < Duration::from_secs(30),
+        "the stop waited past its grace"
+    );
+    let runs = store.runs(Some("issue-to-sink"), 10).await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].status, "succeeded", "{runs:?}");
+    // Give the other instance time to (wrongly) take the run over, then count the posts.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        sink.received_requests().await.unwrap().len(),
+        1,
+        "the step ran twice"
+    );
+    drop(instances);
+    test_store.cleanup().await;
+}

@@ -34,6 +34,8 @@ pub enum ConnectionError {
     Exists(String),
     #[error("no connection `{0}`")]
     NotFound(String),
+    #[error("connection `{0}` was changed meanwhile: read it again and repeat the change")]
+    Changed(String),
     #[error("connection `{name}`: its {field} {error}")]
     Sealed {
         name: String,
@@ -109,6 +111,7 @@ impl ConnectionService {
             .connection(tenant, name)
             .await?
             .ok_or_else(|| ConnectionError::NotFound(name.to_string()))?;
+        let read_at = row.updated_at;
         let plan = connector_plan(catalog, &row.connector)?;
         let mut secrets = match &row.secrets {
             Some(sealed) => self.unseal_map(&row, "secrets", sealed)?,
@@ -162,8 +165,8 @@ impl ConnectionService {
         if change.base_url.is_some() {
             row.base_url = change.base_url;
         }
-        if !self.store.update_connection(&row).await? {
-            return Err(ConnectionError::NotFound(name.to_string()));
+        if !self.store.update_connection(&row, read_at).await? {
+            return Err(ConnectionError::Changed(name.to_string()));
         }
         Ok(row)
     }

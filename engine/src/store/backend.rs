@@ -289,8 +289,12 @@ impl Store {
     pub async fn insert_connection(&self, row: &ConnectionRow) -> Result<bool, StoreError> {
         dispatch!(self.insert_connection(row))
     }
-    pub async fn update_connection(&self, row: &ConnectionRow) -> Result<bool, StoreError> {
-        dispatch!(self.update_connection(row))
+    pub async fn update_connection(
+        &self,
+        row: &ConnectionRow,
+        read_at: i64,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self.update_connection(row, read_at))
     }
     pub async fn delete_connection(&self, tenant: &str, name: &str) -> Result<bool, StoreError> {
         dispatch!(self.delete_connection(tenant, name))

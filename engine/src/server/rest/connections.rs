@@ -331,6 +331,7 @@ pub async fn update_connection(
         .await
         .map_err(|e| match e {
             E::NotFound(_) => not_found("such connection"),
+            E::Changed(_) => ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()),
             E::Invalid(_) | E::UnknownConnector { .. } => invalid(e.to_string()),
             e => ApiError::internal(e),
         })?;

@@ -162,7 +162,10 @@ pub struct EventDetail {
     /// The delivery's headers (signatures and credentials redacted).
     #[schema(value_type = Object)]
     pub headers: serde_json::Value,
+    /// The runs it started (at most 200, newest first).
     pub runs: Vec<RunInfo>,
+    /// More runs than listed were started (list them with `GET /runs?...`).
+    pub runs_truncated: bool,
 }
 
 /// A page of events, newest first.
@@ -488,16 +491,22 @@ pub async fn show_event(
         .find_runs(&RunFilter {
             tenant: Some(principal.tenant),
             event: Some(event.id),
-            limit: MAX_LIMIT,
+            limit: MAX_LIMIT + 1,
             ..RunFilter::default()
         })
         .await
         .map_err(ApiError::internal)?;
+    let runs_truncated = runs.len() > MAX_LIMIT as usize;
     Ok(Json(EventDetail {
         event: EventInfo::from(&event),
         payload: event.payload,
         headers: event.headers,
-        runs: runs.iter().map(RunInfo::from).collect(),
+        runs: runs
+            .iter()
+            .take(MAX_LIMIT as usize)
+            .map(RunInfo::from)
+            .collect(),
+        runs_truncated,
     })
     .into_response())
 }

@@ -32,22 +32,27 @@ impl PgStore {
     }
 
     /// Replaces a connection's config, sealed secrets and tokens, auth mode, base URL and
-    /// status (an edit).
-    /// `false` if the connection is gone.
-    pub async fn update_connection(&self, row: &ConnectionRow) -> Result<bool, StoreError> {
+    /// status (an edit), if it was not changed since it was read (`updated_at` still
+    /// `read_at`). `false` if it is gone or was changed meanwhile.
+    pub async fn update_connection(
+        &self,
+        row: &ConnectionRow,
+        read_at: i64,
+    ) -> Result<bool, StoreError> {
         let n = sqlx::query(
             "UPDATE connections SET config = $2, secrets = $3, auth_mode = $4,
                  base_url = $5, updated_at = $6, tokens = $7, status = $8
-             WHERE id = $1",
+             WHERE id = $1 AND updated_at = $9",
         )
         .bind(&row.id)
         .bind(Json::Object(row.config.clone()).to_string())
         .bind(&row.secrets)
         .bind(&row.auth_mode)
         .bind(&row.base_url)
-        .bind(self.now())
+        .bind(self.now().max(read_at + 1))
         .bind(&row.tokens)
         .bind(&row.status)
+        .bind(read_at)
         .execute(&self.pool)
         .await?
         .rows_affected();

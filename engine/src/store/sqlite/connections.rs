@@ -40,9 +40,13 @@ impl SqliteStore {
     }
 
     /// Replaces a connection's config, sealed secrets and tokens, auth mode, base URL and
-    /// status (an edit).
-    /// `false` if the connection is gone.
-    pub async fn update_connection(&self, row: &ConnectionRow) -> Result<bool, StoreError> {
+    /// status (an edit), if it was not changed since it was read (`updated_at` still
+    /// `read_at`). `false` if it is gone or was changed meanwhile.
+    pub async fn update_connection(
+        &self,
+        row: &ConnectionRow,
+        read_at: i64,
+    ) -> Result<bool, StoreError> {
         let row = row.clone();
         let config = Json::Object(row.config.clone()).to_string();
         self.writer
@@ -51,7 +55,7 @@ impl SqliteStore {
                     .prepare_cached(
                         "UPDATE connections SET config = ?2, secrets = ?3, auth_mode = ?4,
                              base_url = ?5, updated_at = ?6, tokens = ?7, status = ?8
-                         WHERE id = ?1",
+                         WHERE id = ?1 AND updated_at = ?9",
                     )?
                     .execute(params![
                         row.id,
@@ -59,9 +63,10 @@ impl SqliteStore {
                         row.secrets,
                         row.auth_mode,
                         row.base_url,
-                        now_ms(),
+                        now_ms().max(read_at + 1),
                         row.tokens,
-                        row.status
+                        row.status,
+                        read_at
                     ])?;
                 Ok(n > 0)
             })
