@@ -381,7 +381,7 @@ const CASES: &[Case] = &[
         name: "step with no kind",
         yaml: "workflow: w\ntrigger: { manual: {} }\nsteps:\n  - id: a\n    timeout: 5s\n",
         errors: &[
-            "4:5 step-kind: step `a` does nothing: give it one of `action`, `set`, `condition`, `for_each`, `http`",
+            "4:5 step-kind: step `a` does nothing: give it one of `action`, `set`, `condition`, `for_each`, `http`, `link`, `lookup`, `unlink`",
         ],
     },
     Case {
@@ -533,7 +533,7 @@ fn errors_in_several_places_of_one_file_are_all_reported() {
         vec![
             "5:15 template-syntax: invalid template: syntax error: unexpected end of input, expected expression",
             "7:20 unknown-action: connector `demo` has no action `nope`",
-            "10:5 unknown-field: unknown field `colour`, expected one of `id`, `name`, `if`, `action`, `set`, `condition`, `for_each`, `http`, `retry`, `timeout`, `on_error`",
+            "10:5 unknown-field: unknown field `colour`, expected one of `id`, `name`, `if`, `action`, `set`, `condition`, `for_each`, `http`, `link`, `lookup`, `unlink`, `retry`, `timeout`, `on_error`",
         ]
     );
 }

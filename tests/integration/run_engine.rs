@@ -317,3 +317,78 @@ async fn a_workflow_webhook_filter_selects_deliveries() {
     assert_eq!(runs.len(), 1, "{runs:?}");
     assert_eq!(runs[0].trigger["payload"]["issue"]["number"], 7);
 }
+
+/// Linked records in workflows: one run creates the link, a later one finds it, another
+/// removes it; linking an object that belongs to another key fails the run.
+#[tokio::test]
+async fn workflows_link_look_up_and_unlink_records() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let specs = dir.path().join("specs");
+    std::fs::create_dir(&specs).unwrap();
+    std::fs::write(
+        specs.join("remember.yaml"),
+        "workflow: remember\ntrigger: { manual: {} }\nsteps:\n  - id: made\n    set: { id: \"{{ trigger.event_id }}\" }\n  - id: keep\n    link: { key: \"appointment:{{ trigger.appointment }}\", connection: cal, object_type: event, external_id: \"{{ steps.made.output.id }}\" }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        specs.join("recall.yaml"),
+        "workflow: recall\ntrigger: { manual: {} }\nsteps:\n  - id: found\n    lookup: { key: \"appointment:{{ trigger.appointment }}\", connection: cal }\n  - id: seen\n    set: { id: \"{{ steps.found.output.external_id if steps.found.output else 'none' }}\" }\n  - id: forget\n    if: \"trigger.forget\"\n    unlink: { key: \"appointment:{{ trigger.appointment }}\", connection: cal }\n",
+    )
+    .unwrap();
+    let (compiled, _) = compile_paths(&[specs]).unwrap();
+    let catalog = Arc::new(compiled.catalog.expect("compiles"));
+    let store = Store::open_sqlite(&dir.path().join("switchyard.db"))
+        .await
+        .unwrap();
+    let client: Arc<dyn switchyard::interpret::HttpClient> =
+        Arc::new(ReqwestClient::new().unwrap());
+    let engine = Engine {
+        catalog: switchyard::plan::LiveCatalog::new(catalog.clone()),
+        store: store.clone(),
+        interpreter: Arc::new(Interpreter::new(client.clone(), Options::default())),
+        http: client,
+        connections: StaticConnections::default().into_arc(),
+        wake: Arc::new(tokio::sync::Notify::new()),
+        owner: "test".into(),
+        mocks: Default::default(),
+    };
+    let run = |workflow: &str, trigger: serde_json::Value| {
+        let (engine, store) = (&engine, &store);
+        let workflow = workflow.to_string();
+        async move {
+            let id = store
+                .queue_run(&switchyard::store::NewRun {
+                    spec_hash: catalog_hash(&engine.catalog, &workflow),
+                    workflow,
+                    trigger,
+                })
+                .await
+                .unwrap();
+            assert!(engine.run_one().await.unwrap());
+            let run = store.run(&id).await.unwrap().unwrap();
+            let steps = store.steps(&id).await.unwrap();
+            (run, steps)
+        }
+    };
+    let (made, _) = run("remember", json!({ "appointment": 7, "event_id": "ev-7" })).await;
+    assert_eq!(made.status, "succeeded", "{made:?}");
+    let (recalled, steps) = run("recall", json!({ "appointment": 7, "forget": true })).await;
+    assert_eq!(recalled.status, "succeeded", "{recalled:?}");
+    let seen = steps.iter().find(|s| s.step.step_id == "seen").unwrap();
+    assert_eq!(seen.step.output, Some(json!({ "id": "ev-7" })));
+    let forget = steps.iter().find(|s| s.step.step_id == "forget").unwrap();
+    assert_eq!(forget.step.output, Some(json!({ "removed": true })));
+    let (_, steps) = run("recall", json!({ "appointment": 7, "forget": false })).await;
+    let seen = steps.iter().find(|s| s.step.step_id == "seen").unwrap();
+    assert_eq!(seen.step.output, Some(json!({ "id": "none" })), "unlinked");
+    // ev-8 belongs to appointment 8; linking it to appointment 9 fails the run.
+    run("remember", json!({ "appointment": 8, "event_id": "ev-8" })).await;
+    let (conflict, _) = run("remember", json!({ "appointment": 9, "event_id": "ev-8" })).await;
+    assert_eq!(conflict.status, "failed");
+    assert!(conflict.error.unwrap().contains("already linked"));
+}
+
+fn catalog_hash(catalog: &switchyard::plan::LiveCatalog, workflow: &str) -> String {
+    catalog.current().workflows[workflow].content_hash.clone()
+}

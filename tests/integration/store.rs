@@ -734,3 +734,102 @@ async fn prune_deletes_finished_history_past_retention() {
         t.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn links_are_unique_per_key_and_per_external_id() {
+    for t in TestStore::all("store: linked records").await {
+        let (s, b) = (&t.store, t.backend);
+        let link = |key: &str, connection: &str, id: &str| switchyard::store::LinkRow {
+            tenant: "default".into(),
+            key: key.into(),
+            connection: connection.into(),
+            object_type: "event".into(),
+            external_id: id.into(),
+            created_at: 0,
+            updated_at: 0,
+        };
+        s.upsert_link(&link("appointment:1", "cal", "ev-1"))
+            .await
+            .unwrap();
+        s.upsert_link(&link("appointment:1", "outlook", "AAMk-1"))
+            .await
+            .unwrap();
+        s.upsert_link(&link("appointment:2", "cal", "ev-2"))
+            .await
+            .unwrap();
+        // The same key in the same connection moves to the new object.
+        s.upsert_link(&link("appointment:1", "cal", "ev-1b"))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.link("default", "appointment:1", "cal")
+                .await
+                .unwrap()
+                .unwrap()
+                .external_id,
+            "ev-1b",
+            "{b}"
+        );
+        // An object already linked to another key is refused, and nothing changes.
+        let refused = s.upsert_link(&link("appointment:3", "cal", "ev-2")).await;
+        assert!(
+            matches!(refused, Err(switchyard::store::StoreError::Conflict(_))),
+            "{b}: {refused:?}"
+        );
+        assert!(
+            s.link("default", "appointment:3", "cal")
+                .await
+                .unwrap()
+                .is_none(),
+            "{b}"
+        );
+        // Listing: by connection, by key prefix (`_` and `%` are literal), per tenant.
+        assert_eq!(
+            s.links("default", Some("cal"), None, 10)
+                .await
+                .unwrap()
+                .len(),
+            2,
+            "{b}"
+        );
+        assert_eq!(
+            s.links("default", None, Some("appointment:1"), 10)
+                .await
+                .unwrap()
+                .len(),
+            2,
+            "{b}"
+        );
+        assert!(
+            s.links("default", None, Some("appointment_"), 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{b}"
+        );
+        assert!(
+            s.links("other", None, None, 10).await.unwrap().is_empty(),
+            "{b}"
+        );
+        assert!(
+            s.delete_link("default", "appointment:1", "cal")
+                .await
+                .unwrap(),
+            "{b}"
+        );
+        assert!(
+            !s.delete_link("default", "appointment:1", "cal")
+                .await
+                .unwrap(),
+            "{b}"
+        );
+        assert!(
+            s.link("default", "appointment:1", "outlook")
+                .await
+                .unwrap()
+                .is_some(),
+            "{b}"
+        );
+        t.cleanup().await;
+    }
+}

@@ -7,6 +7,7 @@ mod connections;
 mod docs;
 mod instances;
 mod keys;
+mod links;
 mod reload;
 mod run;
 mod runs;
@@ -53,6 +54,8 @@ pub enum Command {
     Test(test::TestArgs),
     /// Serve webhooks, run workflows (webhooks, cron, polling) and keep their history.
     Serve(serve::ServeArgs),
+    /// Linked records: which provider object stands for which local record key.
+    Links(links::LinksArgs),
     /// The `serve` instances sharing the database (from their heartbeats).
     Instances(instances::InstancesArgs),
     /// Make the running server load its specs again; an invalid load is refused.
@@ -94,6 +97,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Test(args) => test::run(args),
         Command::Docs(args) => docs::run(args),
         Command::Instances(args) => instances::run(args),
+        Command::Links(args) => links::run(args),
         Command::Schema(args) => schema::run(args),
         Command::Serve(args) => serve::run_serve(args),
         Command::Reload(args) => reload::run(args),

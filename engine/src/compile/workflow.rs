@@ -460,6 +460,9 @@ impl StepContext<'_> {
                 step.condition.is_some(),
                 step.for_each.is_some(),
                 step.http.is_some(),
+                step.link.is_some(),
+                step.lookup.is_some(),
+                step.unlink.is_some(),
             ])
             .filter(|(_, present)| *present)
             .map(|(k, _)| *k)
@@ -668,6 +671,31 @@ impl StepContext<'_> {
                 headers: headers?,
                 query: query?,
                 body: body?,
+            });
+        }
+        if let Some(l) = &step.link {
+            let p = path.key("link");
+            let key = tc.template(&l.key.0, scope, &p.key("key"), r);
+            let external_id = tc.template(&l.external_id.0, scope, &p.key("external_id"), r);
+            return Some(StepKind::Link {
+                key: key?,
+                connection: l.connection.clone(),
+                object_type: l.object_type.clone(),
+                external_id: external_id?,
+            });
+        }
+        if let Some(l) = &step.lookup {
+            let key = tc.template(&l.key.0, scope, &path.key("lookup").key("key"), r);
+            return Some(StepKind::Lookup {
+                key: key?,
+                connection: l.connection.clone(),
+            });
+        }
+        if let Some(l) = &step.unlink {
+            let key = tc.template(&l.key.0, scope, &path.key("unlink").key("key"), r);
+            return Some(StepKind::Unlink {
+                key: key?,
+                connection: l.connection.clone(),
             });
         }
         None

@@ -97,6 +97,21 @@ pub enum StepKind {
         query: TemplatePairs,
         body: Option<BodyPlan>,
     },
+    /// Records (or moves) the link of a local key in a connection.
+    Link {
+        key: CompiledTemplate,
+        connection: String,
+        object_type: String,
+        external_id: CompiledTemplate,
+    },
+    Lookup {
+        key: CompiledTemplate,
+        connection: String,
+    },
+    Unlink {
+        key: CompiledTemplate,
+        connection: String,
+    },
 }
 
 /// Step retries with defaults filled in.
@@ -117,6 +132,9 @@ impl StepKind {
             StepKind::Condition { .. } => "condition",
             StepKind::ForEach { .. } => "for_each",
             StepKind::Http { .. } => "http",
+            StepKind::Link { .. } => "link",
+            StepKind::Lookup { .. } => "lookup",
+            StepKind::Unlink { .. } => "unlink",
         }
     }
 }

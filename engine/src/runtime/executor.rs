@@ -465,6 +465,58 @@ impl Engine {
                 } => Ok(self
                     .http_step(*method, url, headers, query, body.as_ref(), &ctx)
                     .await?),
+                StepKind::Link {
+                    key,
+                    connection,
+                    object_type,
+                    external_id,
+                } => {
+                    let key = link_text("key", key, &ctx)?;
+                    let external_id = link_text("external_id", external_id, &ctx)?;
+                    let link = crate::store::LinkRow {
+                        tenant: crate::store::DEFAULT_TENANT.into(),
+                        key,
+                        connection: connection.clone(),
+                        object_type: object_type.clone(),
+                        external_id,
+                        created_at: 0,
+                        updated_at: 0,
+                    };
+                    match self.store.upsert_link(&link).await {
+                        Ok(()) => Ok(json!({
+                            "key": link.key,
+                            "connection": link.connection,
+                            "object_type": link.object_type,
+                            "external_id": link.external_id,
+                        })),
+                        // Another key holds the id: retrying cannot change that.
+                        Err(crate::store::StoreError::Conflict(why)) => {
+                            Err(StepError::permanent(why))
+                        }
+                        Err(e) => Err(StepError::from(e.to_string())),
+                    }
+                }
+                StepKind::Lookup { key, connection } => {
+                    let key = link_text("key", key, &ctx)?;
+                    let found = self
+                        .store
+                        .link(crate::store::DEFAULT_TENANT, &key, connection)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    Ok(found.map_or(
+                        Json::Null,
+                        |l| json!({ "external_id": l.external_id, "object_type": l.object_type }),
+                    ))
+                }
+                StepKind::Unlink { key, connection } => {
+                    let key = link_text("key", key, &ctx)?;
+                    let removed = self
+                        .store
+                        .delete_link(crate::store::DEFAULT_TENANT, &key, connection)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    Ok(json!({ "removed": removed }))
+                }
             }
         })
     }
@@ -550,4 +602,19 @@ impl Engine {
 fn short(v: &Json) -> String {
     let text = v.to_string();
     text.chars().take(200).collect()
+}
+
+/// A link step's key or id: rendered text, never empty.
+fn link_text(
+    field: &str,
+    template: &crate::plan::CompiledTemplate,
+    ctx: &minijinja::Value,
+) -> Result<String, StepError> {
+    match render::render_text(template, ctx) {
+        Ok(Some(text)) if !text.is_empty() => Ok(text),
+        Ok(_) => Err(StepError::permanent(format!(
+            "link `{field}` rendered empty"
+        ))),
+        Err(e) => Err(StepError::permanent(e.to_string())),
+    }
 }

@@ -106,6 +106,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/events", get(rest::list_events))
         .route("/api/v1/events/{id}", get(rest::show_event))
         .route("/api/v1/summary", get(rest::summary))
+        .route("/api/v1/links", get(rest::list_links))
         .with_state(state)
 }
 

@@ -10,7 +10,8 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// One step of a workflow: exactly one of `action`, `set`, `condition`, `for_each`, `http`.
+/// One step of a workflow: exactly one of `action`, `set`, `condition`, `for_each`, `http`,
+/// `link`, `lookup`, `unlink`.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepSpec {
@@ -43,6 +44,22 @@ pub struct StepSpec {
     /// Example: `http: { method: POST, url: https://example.com/hook, body: { json: { ok: true } } }`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<HttpStep>,
+    /// Remember which provider object stands for a local record (e.g. the calendar event
+    /// made for `appointment:123`), so later runs update or delete the same object. The
+    /// output is the link. Example:
+    /// `link: { key: "appointment:{{ trigger.payload.id }}", connection: acme-calendar, object_type: event, external_id: "{{ steps.create.output.id }}" }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<LinkStep>,
+    /// Find the provider object linked to a local key: the output is
+    /// `{external_id, object_type}`, or null when there is none.
+    /// Example: `lookup: { key: "appointment:{{ trigger.payload.id }}", connection: acme-calendar }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookup: Option<LookupStep>,
+    /// Forget the link of a local key (after deleting the object): the output is
+    /// `{removed: true|false}`.
+    /// Example: `unlink: { key: "appointment:{{ trigger.payload.id }}", connection: acme-calendar }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unlink: Option<LookupStep>,
     /// Retries of this step when it fails. Example: `retry: { attempts: 5, backoff: exponential }`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<StepRetry>,
@@ -56,7 +73,42 @@ pub struct StepSpec {
 }
 
 /// The step kinds, in the order they are listed in messages.
-pub const STEP_KINDS: [&str; 5] = ["action", "set", "condition", "for_each", "http"];
+pub const STEP_KINDS: [&str; 8] = [
+    "action",
+    "set",
+    "condition",
+    "for_each",
+    "http",
+    "link",
+    "lookup",
+    "unlink",
+];
+
+/// A link between a local key and a provider object.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkStep {
+    /// The local record's key, a template. Example: `key: "appointment:{{ trigger.payload.id }}"`.
+    pub key: Template,
+    /// The connection the object lives in (a key has one link per connection).
+    /// Example: `connection: acme-calendar`.
+    pub connection: String,
+    /// What kind of object it is. Example: `object_type: event`.
+    pub object_type: String,
+    /// The provider's id of the object, a template. An id already linked to another key
+    /// of the same connection is an error. Example: `external_id: "{{ steps.create.output.id }}"`.
+    pub external_id: Template,
+}
+
+/// A local key in one connection.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LookupStep {
+    /// The local record's key, a template. Example: `key: "appointment:{{ trigger.payload.id }}"`.
+    pub key: Template,
+    /// Example: `connection: acme-calendar`.
+    pub connection: String,
+}
 
 /// A connector action call.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]

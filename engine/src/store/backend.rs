@@ -3,7 +3,7 @@
 //! meaning on both, and the store test suite runs against both.
 
 use super::{
-    Accepted, ApiKeyRow, ClaimedRun, ConnectionRow, EventFilter, EventRecord, InstanceRow,
+    Accepted, ApiKeyRow, ClaimedRun, ConnectionRow, EventFilter, EventRecord, InstanceRow, LinkRow,
     NewEvent, NewRun, OAuthState, PgStore, Reseal, RunFilter, RunRecord, SqliteStore, StepRecord,
     StepRow, StoreError, Summary,
 };
@@ -229,6 +229,37 @@ impl Store {
         enabled: bool,
     ) -> Result<(), StoreError> {
         dispatch!(self.set_workflow_enabled(workflow, enabled))
+    }
+
+    // Linked records.
+
+    pub async fn upsert_link(&self, link: &LinkRow) -> Result<(), StoreError> {
+        dispatch!(self.upsert_link(link))
+    }
+    pub async fn delete_link(
+        &self,
+        tenant: &str,
+        key: &str,
+        connection: &str,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self.delete_link(tenant, key, connection))
+    }
+    pub async fn link(
+        &self,
+        tenant: &str,
+        key: &str,
+        connection: &str,
+    ) -> Result<Option<LinkRow>, StoreError> {
+        dispatch!(self.link(tenant, key, connection))
+    }
+    pub async fn links(
+        &self,
+        tenant: &str,
+        connection: Option<&str>,
+        key_prefix: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<LinkRow>, StoreError> {
+        dispatch!(self.links(tenant, connection, key_prefix, limit))
     }
 
     // Instances.

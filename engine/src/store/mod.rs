@@ -176,6 +176,18 @@ pub struct Summary {
     pub connections: std::collections::BTreeMap<String, i64>,
 }
 
+/// A linked record: the provider object that stands for a local record key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkRow {
+    pub tenant: String,
+    pub key: String,
+    pub connection: String,
+    pub object_type: String,
+    pub external_id: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
 /// A `switchyard serve` process, as its heartbeats record it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstanceRow {

@@ -195,6 +195,54 @@ macro_rules! impl_reads {
                     .collect()
             }
 
+            /// The link of a local key in a connection.
+            pub async fn link(
+                &self,
+                tenant: &str,
+                key: &str,
+                connection: &str,
+            ) -> Result<Option<LinkRow>, StoreError> {
+                let row = sqlx::query(
+                    "SELECT tenant, local_key, connection, object_type, external_id, created_at, updated_at
+                     FROM links WHERE tenant = $1 AND local_key = $2 AND connection = $3",
+                )
+                .bind(tenant)
+                .bind(key)
+                .bind(connection)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.as_ref().map(decode_link).transpose()
+            }
+
+            /// A tenant's links, by key, optionally of one connection and/or under a key prefix.
+            pub async fn links(
+                &self,
+                tenant: &str,
+                connection: Option<&str>,
+                key_prefix: Option<&str>,
+                limit: u32,
+            ) -> Result<Vec<LinkRow>, StoreError> {
+                let mut query = sqlx::QueryBuilder::new(
+                    "SELECT tenant, local_key, connection, object_type, external_id, created_at, updated_at
+                     FROM links WHERE tenant = ",
+                );
+                query.push_bind(tenant);
+                if let Some(connection) = connection {
+                    query.push(" AND connection = ").push_bind(connection);
+                }
+                if let Some(prefix) = key_prefix {
+                    query
+                        .push(" AND local_key LIKE ")
+                        .push_bind(like_prefix(prefix))
+                        .push(" ESCAPE '\\'");
+                }
+                query
+                    .push(" ORDER BY local_key, connection LIMIT ")
+                    .push_bind(i64::from(limit));
+                let rows = query.build().fetch_all(&self.pool).await?;
+                rows.iter().map(decode_link).collect()
+            }
+
             /// Whether the database answers (for `/readyz`).
             pub async fn ping(&self) -> Result<(), StoreError> {
                 sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
@@ -364,3 +412,18 @@ macro_rules! impl_reads {
 }
 
 pub(crate) use impl_reads;
+
+/// Reads a `links` row.
+pub(crate) fn decode_link(
+    row: &impl super::rows::Columns,
+) -> Result<super::LinkRow, super::StoreError> {
+    Ok(super::LinkRow {
+        tenant: row.text("tenant")?,
+        key: row.text("local_key")?,
+        connection: row.text("connection")?,
+        object_type: row.text("object_type")?,
+        external_id: row.text("external_id")?,
+        created_at: row.int("created_at")?,
+        updated_at: row.int("updated_at")?,
+    })
+}

@@ -8,10 +8,12 @@
 
 mod connections;
 mod history;
+mod links;
 mod workflows;
 
 pub use connections::*;
 pub use history::*;
+pub use links::*;
 pub use workflows::*;
 
 use super::AppState;
@@ -97,11 +99,12 @@ async fn tenant_connection(
     paths(list_connectors, show_connector, list_connections, create_connection, show_connection,
           update_connection, delete_connection, check_connection, authorize_connection,
           list_workflows, show_workflow, enable_workflow, disable_workflow,
-          list_runs, show_run, retry_run, replay_run, list_events, show_event, summary),
+          list_runs, show_run, retry_run, replay_run, list_events, show_event, summary,
+          list_links),
     components(schemas(ConnectorInfo, ConnectionInfo, CreateConnection, UpdateConnection,
                        CheckResult, AuthorizeRequest, AuthorizeUrl, WorkflowInfo, RunInfo,
                        RunDetail, StepInfo, RunPage, EventInfo, EventDetail, EventPage,
-                       SummaryInfo, RunCounts, ErrorBody, ErrorDetail)),
+                       SummaryInfo, RunCounts, LinkInfo, ErrorBody, ErrorDetail)),
     modifiers(&ApiKeyScheme)
 )]
 pub struct ApiDoc;

@@ -291,3 +291,56 @@ impl PgStore {
         Ok(n > 0)
     }
 }
+
+impl PgStore {
+    /// Links `link.key` in `link.connection` to `link.external_id` (replacing an earlier
+    /// link of that key). An external id already linked to another key is a conflict.
+    pub async fn upsert_link(&self, link: &crate::store::LinkRow) -> Result<(), StoreError> {
+        let now = self.now();
+        let result = sqlx::query(
+            "INSERT INTO links (tenant, local_key, connection, object_type, external_id, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6)
+             ON CONFLICT (tenant, local_key, connection) DO UPDATE
+             SET object_type = excluded.object_type, external_id = excluded.external_id,
+                 updated_at = excluded.updated_at",
+        )
+        .bind(&link.tenant)
+        .bind(&link.key)
+        .bind(&link.connection)
+        .bind(&link.object_type)
+        .bind(&link.external_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            // The other unique key: the external id belongs to another local key.
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(StoreError::Conflict(format!(
+                    "{} `{}` in `{}` is already linked to another key",
+                    link.object_type, link.external_id, link.connection
+                )))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Forgets the link of a key in a connection; `false` if there was none.
+    pub async fn delete_link(
+        &self,
+        tenant: &str,
+        key: &str,
+        connection: &str,
+    ) -> Result<bool, StoreError> {
+        let n = sqlx::query(
+            "DELETE FROM links WHERE tenant = $1 AND local_key = $2 AND connection = $3",
+        )
+        .bind(tenant)
+        .bind(key)
+        .bind(connection)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n > 0)
+    }
+}

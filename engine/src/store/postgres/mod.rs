@@ -14,13 +14,14 @@ mod instances;
 mod queue;
 mod triggers;
 
+use super::reads::decode_link;
 use super::rows::{
     ApiKeyRow, Columns, ConnectionRow, OAuthState, Reseal, StepRow, api_key_columns,
     connection_columns, event_columns, run_columns, step_columns,
 };
 use super::{
-    Accepted, ClaimedRun, EventFilter, EventRecord, InstanceRow, NewEvent, NewRun, RunFilter,
-    RunRecord, StepRecord, StoreError, Summary, like_prefix, millis, now_ms,
+    Accepted, ClaimedRun, EventFilter, EventRecord, InstanceRow, LinkRow, NewEvent, NewRun,
+    RunFilter, RunRecord, StepRecord, StoreError, Summary, like_prefix, millis, now_ms,
 };
 use serde_json::Value as Json;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

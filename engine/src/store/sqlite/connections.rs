@@ -178,3 +178,60 @@ impl SqliteStore {
             .await
     }
 }
+
+impl SqliteStore {
+    /// Links `link.key` in `link.connection` to `link.external_id` (replacing an earlier
+    /// link of that key). An external id already linked to another key is a conflict.
+    pub async fn upsert_link(&self, link: &crate::store::LinkRow) -> Result<(), StoreError> {
+        let l = link.clone();
+        self.writer
+            .write(move |c| {
+                use rusqlite::OptionalExtension;
+                let holder: Option<String> = c
+                    .prepare_cached(
+                        "SELECT local_key FROM links
+                         WHERE tenant = ?1 AND connection = ?2 AND external_id = ?3",
+                    )?
+                    .query_row(params![l.tenant, l.connection, l.external_id], |r| r.get(0))
+                    .optional()?;
+                if let Some(other) = holder.filter(|k| *k != l.key) {
+                    return Err(StoreError::Conflict(format!(
+                        "{} `{}` in `{}` is already linked to `{other}`",
+                        l.object_type, l.external_id, l.connection
+                    )));
+                }
+                let now = now_ms();
+                c.prepare_cached(
+                    "INSERT INTO links (tenant, local_key, connection, object_type, external_id, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+                     ON CONFLICT (tenant, local_key, connection) DO UPDATE
+                     SET object_type = excluded.object_type, external_id = excluded.external_id,
+                         updated_at = excluded.updated_at",
+                )?
+                .execute(params![l.tenant, l.key, l.connection, l.object_type, l.external_id, now])?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// Forgets the link of a key in a connection; `false` if there was none.
+    pub async fn delete_link(
+        &self,
+        tenant: &str,
+        key: &str,
+        connection: &str,
+    ) -> Result<bool, StoreError> {
+        let (tenant, key, connection) =
+            (tenant.to_string(), key.to_string(), connection.to_string());
+        self.writer
+            .write(move |c| {
+                let n = c
+                    .prepare_cached(
+                        "DELETE FROM links WHERE tenant = ?1 AND local_key = ?2 AND connection = ?3",
+                    )?
+                    .execute(params![tenant, key, connection])?;
+                Ok(n > 0)
+            })
+            .await
+    }
+}
