@@ -122,6 +122,18 @@ async fn fixture(store: Store) -> Fixture {
             .await
             .unwrap();
     }
+    store
+        .upsert_link(&switchyard::store::LinkRow {
+            tenant: "default".into(),
+            key: "appointment:default-only".into(),
+            connection: "acme-github".into(),
+            object_type: "issue".into(),
+            external_id: "issue-42".into(),
+            created_at: 0,
+            updated_at: 0,
+        })
+        .await
+        .unwrap();
     let (key, _) = create_key(&store, "default", Scope::Write, None, None)
         .await
         .unwrap();
@@ -416,6 +428,17 @@ async fn runs_events_workflows_and_summary_through_the_api() {
         404
     );
 
+    // Links of the key's tenant.
+    let (status, links) = call(
+        &f,
+        Method::GET,
+        "/api/v1/links?key_prefix=appointment:",
+        key,
+    )
+    .await;
+    assert_eq!(status, 200, "{links}");
+    assert_eq!(links[0]["external_id"], "issue-42", "{links}");
+
     // Summary over the last 24 hours.
     let (status, summary) = call(&f, Method::GET, "/api/v1/summary", key).await;
     assert_eq!(status, 200, "{summary}");
@@ -455,6 +478,7 @@ async fn every_route_is_tenant_scoped(t: TestStore) {
         f.succeeded_run.as_str(),
         "acme-github",
         WORKFLOW,
+        "appointment:default-only",
     ];
     let mut checked = 0;
     for (template, operations) in paths {
