@@ -392,3 +392,63 @@ async fn workflows_link_look_up_and_unlink_records() {
 fn catalog_hash(catalog: &switchyard::plan::LiveCatalog, workflow: &str) -> String {
     catalog.current().workflows[workflow].content_hash.clone()
 }
+
+/// A connector's `reply` is what accepted and duplicate deliveries are answered with
+/// (Twilio reads TwiML); without one the answer is `accepted` as text.
+#[tokio::test]
+async fn a_connector_reply_answers_accepted_deliveries() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("sms.yaml");
+    std::fs::write(
+        &spec,
+        "connector: sms\nname: SMS\nauth: { none: {} }\nwebhooks:\n  verify: { none: { reason: test } }\n  event_id: { body: $.id }\n  reply: { content_type: application/xml, body: \"<Response></Response>\" }\ntriggers:\n  received: { webhook: {} }\n",
+    )
+    .unwrap();
+    let flow = dir.path().join("flow.yaml");
+    std::fs::write(
+        &flow,
+        "workflow: sms-flow\ntrigger:\n  webhook: { connector: sms, event: received, connection: main }\nsteps:\n  - id: a\n    set: { x: 1 }\n",
+    )
+    .unwrap();
+    let (compiled, _) = compile_paths(&[spec, flow]).unwrap();
+    let catalog = Arc::new(compiled.catalog.expect("compiles"));
+    let main = Connection::new(
+        "main",
+        catalog.connectors["sms"].clone(),
+        Default::default(),
+    )
+    .unwrap();
+    let store = Store::open_sqlite(&dir.path().join("switchyard.db"))
+        .await
+        .unwrap();
+    let mut state = AppState::new(switchyard::plan::Catalog::default());
+    state.webhook_targets = Arc::new(EngineTargets {
+        catalog: switchyard::plan::LiveCatalog::new(catalog.clone()),
+        connections: StaticConnections::new([main]).into_arc(),
+        store: store.clone(),
+        wake: Arc::new(tokio::sync::Notify::new()),
+        max_queued: switchyard::runtime::DEFAULT_MAX_QUEUED,
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks/sms/main", listener.local_addr().unwrap());
+    tokio::spawn(run(listener, state, std::future::pending()));
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::new();
+    for _ in 0..2 {
+        let r = http
+            .post(&url)
+            .header("Content-Type", "application/json")
+            .body(r#"{"id":"SM1"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "application/xml");
+        assert_eq!(r.text().await.unwrap(), "<Response></Response>");
+    }
+    assert_eq!(
+        store.runs(Some("sms-flow"), 10).await.unwrap().len(),
+        1,
+        "the second was a duplicate"
+    );
+}

@@ -83,6 +83,10 @@ pub fn compile_webhooks(
         event_type: event_type?,
         routing_key: routing_key?,
         dedupe_window: dedupe_window?,
+        accepted_reply: spec
+            .reply
+            .as_ref()
+            .map(|r| (r.content_type.clone(), r.body.clone())),
     })
 }
 

@@ -309,6 +309,8 @@ pub struct WebhookPlan {
     pub event_type: Option<SourcePlan>,
     pub routing_key: Option<SourcePlan>,
     pub dedupe_window: Duration,
+    /// (content type, body) answered to an accepted delivery; `None`: `accepted` as text.
+    pub accepted_reply: Option<(String, String)>,
 }
 
 /// Signature verification.

@@ -202,12 +202,12 @@ async fn receive_delivery(
                 Ok(Delivery::Accepted) => {
                     tracing::info!(%connector, %connection, event_id = %id, "webhook accepted");
                     crate::metrics::webhook(metric_connector, "accepted");
-                    text(StatusCode::OK, "accepted\n")
+                    accepted(plan, "accepted\n")
                 }
                 Ok(Delivery::Duplicate) => {
                     tracing::info!(%connector, %connection, event_id = %id, "duplicate webhook");
                     crate::metrics::webhook(metric_connector, "duplicate");
-                    text(StatusCode::OK, "duplicate\n")
+                    accepted(plan, "duplicate\n")
                 }
                 Ok(Delivery::Overloaded { retry_after }) => {
                     tracing::warn!(%connector, %connection, event_id = %id, "webhook refused: the run queue is full");
@@ -245,5 +245,18 @@ fn public_url(public: Option<&str>, headers: &HeaderMap, uri: &Uri) -> String {
                 .unwrap_or("localhost");
             format!("http://{host}{path}")
         }
+    }
+}
+
+/// The answer to an accepted or duplicate delivery: the connector's `reply`, else `text`.
+fn accepted(plan: &crate::plan::WebhookPlan, text_body: &'static str) -> Response {
+    match &plan.accepted_reply {
+        Some((content_type, body)) => (
+            StatusCode::OK,
+            [(axum::http::header::CONTENT_TYPE, content_type.clone())],
+            body.clone(),
+        )
+            .into_response(),
+        None => text(StatusCode::OK, text_body),
     }
 }

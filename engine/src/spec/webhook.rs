@@ -34,6 +34,11 @@ pub struct WebhookSpec {
     /// Example: `dedupe_window: 24h`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dedupe_window: Option<DurationText>,
+    /// What an accepted (or duplicate) delivery is answered with, for providers that read
+    /// the answer (Twilio expects TwiML). Default: `200` with the text `accepted`.
+    /// Example: `reply: { content_type: application/xml, body: "<Response/>" }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<AcceptedReplySpec>,
 }
 
 /// Signature verification scheme.
@@ -240,4 +245,15 @@ pub struct ByConfigVerify {
     /// The schemes, by name; none of them may be `by_config` or `none`.
     /// Example: `schemes: { hex-sha256: { hmac: { algorithm: sha256, ... } } }`.
     pub schemes: indexmap::IndexMap<String, VerifySpec>,
+}
+
+/// The answer to an accepted delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptedReplySpec {
+    /// Example: `content_type: application/xml`.
+    pub content_type: String,
+    /// The body, as written (not a template). Example: `body: "<Response/>"`.
+    #[serde(default)]
+    pub body: String,
 }
