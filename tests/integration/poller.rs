@@ -150,3 +150,173 @@ async fn polls_emit_each_new_item_once() {
     assert!(engine.run_one().await.unwrap());
     assert_eq!(store.runs(None, 10).await.unwrap()[0].status, "succeeded");
 }
+
+/// A calendar-like incremental sync: the cursor is the sync token the last page hands out
+/// (Google's `nextSyncToken`), changes and cancellations arrive as runs (cancellations
+/// marked `deleted`), and a `410 Gone` for an expired token makes the poll list everything
+/// again without emitting anything twice. Runs on SQLite and PostgreSQL.
+#[tokio::test]
+async fn sync_tokens_deletions_and_a_410_resync() {
+    const CALENDAR: &str = r#"connector: calendar
+name: Calendar
+config:
+  base_url: {}
+base_url: "{{ config.base_url }}"
+auth: { none: {} }
+pagination:
+  pages:
+    strategy:
+      cursor: { token: { body: $.nextPageToken }, param: pageToken }
+    max_pages: 10
+actions:
+  list_events:
+    method: GET
+    path: /events
+    input: { sync_token: { type: string, optional: true } }
+    query: { syncToken: "{{ input.sync_token }}" }
+    paginate: pages
+    records: $.items[*]
+triggers:
+  event_changed:
+    poll:
+      action: list_events
+      every: 1m
+      cursor: { response: $.nextSyncToken, input: sync_token }
+      dedupe: $.etag
+      resync_on: [410]
+      deleted: "record.status == 'cancelled'"
+"#;
+    const FLOW: &str = "workflow: on-event\ntrigger:\n  poll: { connector: calendar, trigger: event_changed, connection: main }\nsteps:\n  - id: note\n    set: { id: \"{{ trigger.item.id }}\" }\n";
+    for t in super::common::TestStore::all("calendar sync").await {
+        let api = MockServer::start().await;
+        let event = |id: &str, etag: &str, status: &str| json!({ "id": id, "etag": etag, "status": status });
+        // The first (full) listing, two pages; its last page hands out sync token s1.
+        Mock::given(path("/events"))
+            .and(query_param_is_missing("syncToken"))
+            .and(query_param_is_missing("pageToken"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "items": [event("a", "\"a-1\"", "confirmed")], "nextPageToken": "p2"
+            })))
+            .mount(&api)
+            .await;
+        Mock::given(path("/events"))
+            .and(query_param_is_missing("syncToken"))
+            .and(query_param("pageToken", "p2"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "items": [event("b", "\"b-1\"", "confirmed")], "nextSyncToken": "s1"
+            })))
+            .mount(&api)
+            .await;
+        // With s1: a changed (a), a cancelled (b) and a new (c) event; token s2.
+        Mock::given(path("/events"))
+            .and(query_param("syncToken", "s1"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "items": [event("a", "\"a-2\"", "confirmed"), event("b", "\"b-2\"", "cancelled"), event("c", "\"c-1\"", "confirmed")],
+                "nextSyncToken": "s2"
+            })))
+            .mount(&api)
+            .await;
+        // s2 has expired.
+        Mock::given(path("/events"))
+            .and(query_param("syncToken", "s2"))
+            .respond_with(ResponseTemplate::new(410).set_body_json(
+                json!({"error": {"code": 410, "message": "Sync token is no longer valid"}}),
+            ))
+            .mount(&api)
+            .await;
+
+        let compiled = compile_sources(&[
+            SourceFile {
+                path: "calendar.yaml".into(),
+                text: CALENDAR.into(),
+            },
+            SourceFile {
+                path: "flow.yaml".into(),
+                text: FLOW.into(),
+            },
+        ]);
+        assert!(
+            !compiled.diagnostics.has_errors(),
+            "{:#?}",
+            compiled.diagnostics
+        );
+        let catalog = Arc::new(compiled.catalog.unwrap());
+        let conn = Connection::new(
+            "main",
+            catalog.connectors["calendar"].clone(),
+            json!({ "base_url": api.uri() })
+                .as_object()
+                .unwrap()
+                .clone(),
+        )
+        .unwrap();
+        let store = t.store.clone();
+        let client: Arc<dyn switchyard::interpret::HttpClient> =
+            Arc::new(ReqwestClient::new().unwrap());
+        let engine = Engine {
+            catalog: switchyard::plan::LiveCatalog::new(catalog.clone()),
+            store: store.clone(),
+            interpreter: Arc::new(Interpreter::new(client.clone(), Options::default())),
+            http: client,
+            connections: StaticConnections::new([conn]).into_arc(),
+            wake: Arc::new(tokio::sync::Notify::new()),
+            owner: "test".into(),
+            mocks: Default::default(),
+        };
+        let workflow = catalog.workflows["on-event"].clone();
+        let b = t.backend;
+        assert_eq!(
+            engine.poll(&workflow).await.unwrap(),
+            PollOutcome::Baseline,
+            "{b}"
+        );
+        assert_eq!(
+            store.poll_cursor("on-event").await.unwrap(),
+            Some(Some(json!("s1"))),
+            "{b}"
+        );
+        assert_eq!(
+            engine.poll(&workflow).await.unwrap(),
+            PollOutcome::Emitted(3),
+            "{b}"
+        );
+        assert_eq!(
+            store.poll_cursor("on-event").await.unwrap(),
+            Some(Some(json!("s2"))),
+            "{b}"
+        );
+        let runs = store.runs(Some("on-event"), 10).await.unwrap();
+        let deleted: Vec<(&str, bool)> = runs
+            .iter()
+            .map(|r| {
+                (
+                    r.trigger["item"]["id"].as_str().unwrap(),
+                    r.trigger["deleted"].as_bool().unwrap(),
+                )
+            })
+            .collect();
+        assert!(
+            deleted.contains(&("b", true)) && deleted.contains(&("a", false)),
+            "{b}: {deleted:?}"
+        );
+        // 410 on s2: everything is listed again (a and b at their first versions, from
+        // the full listing); those versions were seen in the baseline, so nothing new runs,
+        // and the cursor is the new listing's token.
+        assert_eq!(
+            engine.poll(&workflow).await.unwrap(),
+            PollOutcome::Emitted(0),
+            "{b}"
+        );
+        assert_eq!(
+            store.poll_cursor("on-event").await.unwrap(),
+            Some(Some(json!("s1"))),
+            "{b}"
+        );
+        assert_eq!(
+            store.runs(Some("on-event"), 10).await.unwrap().len(),
+            3,
+            "{b}: nothing twice"
+        );
+        t.cleanup().await;
+    }
+}

@@ -309,8 +309,25 @@ fn compile_triggers(
                     );
                 }
                 let cursor = optional(poll.cursor.as_ref(), |c| {
-                    json_path(&c.field, &path.key("cursor").key("field"), r)
-                        .map(|p| (p, c.input.clone()))
+                    let at = path.key("cursor");
+                    let from = match (&c.field, &c.response) {
+                        (Some(f), None) => json_path(f, &at.key("field"), r)
+                            .map(crate::plan::PollCursorFrom::Records),
+                        (None, Some(p)) => json_path(p, &at.key("response"), r)
+                            .map(crate::plan::PollCursorFrom::Response),
+                        _ => {
+                            r.error(
+                                "invalid-cursor",
+                                &at,
+                                "a cursor is read from the records (`field`) or from the response (`response`): give one",
+                            );
+                            None
+                        }
+                    };
+                    from.map(|f| (f, c.input.clone()))
+                });
+                let deleted = optional(poll.deleted.as_ref(), |d| {
+                    tc.expression(&d.0, &scopes::record(base), &path.key("deleted"), r)
                 });
                 let dedupe = optional(poll.dedupe.as_ref(), |d| {
                     json_path(d, &path.key("dedupe"), r)
@@ -322,6 +339,8 @@ fn compile_triggers(
                         every: every?,
                         cursor: cursor?,
                         dedupe: dedupe?,
+                        resync_on: poll.resync_on.clone(),
+                        deleted: deleted?,
                     }))
                 })()
                 .filter(|_| inputs_ok)

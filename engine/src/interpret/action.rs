@@ -106,6 +106,8 @@ pub struct Outcome {
     pub pages: u32,
     pub records: u64,
     pub requests: u32,
+    /// The last page's response body (list actions), for cursors read from it.
+    pub last_page: Option<std::sync::Arc<Json>>,
     /// Stopped by the caller's page limit with more pages left.
     pub truncated: bool,
 }
@@ -326,6 +328,7 @@ impl Interpreter {
                 )
                 .await?;
             outcome.pages += 1;
+            outcome.last_page = Some(body.clone());
             if verdict == Verdict::Ignore {
                 outcome.output = Json::Null;
                 return Ok(outcome);

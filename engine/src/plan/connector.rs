@@ -399,6 +399,20 @@ pub struct PollPlan {
     pub action: String,
     pub input: TemplatePairs,
     pub every: Duration,
-    pub cursor: Option<(JsonPath, String)>,
+    /// Where the cursor is read, and the action input it goes back in.
+    pub cursor: Option<(PollCursorFrom, String)>,
     pub dedupe: Option<JsonPath>,
+    /// Statuses after which the poll starts over without a cursor.
+    pub resync_on: Vec<u16>,
+    /// Records that are deletions.
+    pub deleted: Option<CompiledExpression>,
+}
+
+/// Where a poll cursor is read.
+#[derive(Debug, Clone)]
+pub enum PollCursorFrom {
+    /// The highest value of this field over the records.
+    Records(JsonPath),
+    /// This value in the last page's response (a sync token).
+    Response(JsonPath),
 }

@@ -72,27 +72,51 @@ impl Engine {
                 input.insert(name.clone(), v);
             }
         }
-        if let (Some((_, cursor_input)), Some(Some(cursor))) = (&plan.cursor, &previous) {
-            input.insert(cursor_input.clone(), cursor.clone());
-        }
-        let mut sink = CollectSink::default();
-        let call = Call {
-            action: plan.action.clone(),
-            input,
-            run: None,
-            max_pages: None,
+        let call = |with_cursor: bool| {
+            let mut input = input.clone();
+            if let (true, Some((_, cursor_input)), Some(Some(cursor))) =
+                (with_cursor, &plan.cursor, &previous)
+            {
+                input.insert(cursor_input.clone(), cursor.clone());
+            }
+            Call {
+                action: plan.action.clone(),
+                input,
+                run: None,
+                max_pages: None,
+            }
         };
-        self.interpreter
-            .call(&conn, &call, &mut sink)
-            .await
-            .map_err(|e| e.to_string())?;
+        let mut sink = CollectSink::default();
+        let outcome = match self.interpreter.call(&conn, &call(true), &mut sink).await {
+            Ok(outcome) => outcome,
+            // The provider says the cursor expired: list everything again; `dedupe` drops
+            // what was emitted before.
+            Err(crate::interpret::ActionError::Provider { status, .. })
+                if plan.resync_on.contains(&status) =>
+            {
+                tracing::warn!(workflow = %workflow.id, status, "poll cursor expired: full resync");
+                sink = CollectSink::default();
+                self.interpreter
+                    .call(&conn, &call(false), &mut sink)
+                    .await
+                    .map_err(|e| e.to_string())?
+            }
+            Err(e) => return Err(e.to_string()),
+        };
         let records = sink.records;
-        // The new cursor: the highest value of the cursor field over what came back.
         let cursor = match &plan.cursor {
-            Some((field, _)) => records
+            // The highest value of the cursor field over what came back.
+            Some((crate::plan::PollCursorFrom::Records(field), _)) => records
                 .iter()
                 .filter_map(|r| field.query(r).first().cloned())
                 .max_by(compare)
+                .or_else(|| previous.clone().flatten()),
+            // The token the last page hands out for next time.
+            Some((crate::plan::PollCursorFrom::Response(path), _)) => outcome
+                .last_page
+                .as_ref()
+                .and_then(|body| path.query(body).first().cloned())
+                .filter(|t| !t.is_null())
                 .or_else(|| previous.clone().flatten()),
             None => None,
         };
@@ -105,10 +129,21 @@ impl Engine {
                         other => other.to_string(),
                     })
                 });
+                let deleted = plan.deleted.as_ref().is_some_and(|expr| {
+                    let ctx = Vars::new()
+                        .with("record", value::from_json(record.clone()))
+                        .context();
+                    render::eval_bool(expr, &ctx).unwrap_or(false)
+                });
                 let run = NewRun {
                     workflow: workflow.id.clone(),
                     spec_hash: workflow.content_hash.clone(),
-                    trigger: json!({ "connector": connector, "connection": connection, "item": record }),
+                    trigger: json!({
+                        "connector": connector,
+                        "connection": connection,
+                        "item": record,
+                        "deleted": deleted,
+                    }),
                 };
                 (key, run)
             })

@@ -52,6 +52,16 @@ pub struct PollTrigger {
     /// JSONPath to a record's unique key; records already seen are skipped. Example: `dedupe: $.id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dedupe: Option<JsonPathText>,
+    /// HTTP statuses that mean the cursor expired (Google's `410 Gone` for a stale sync
+    /// token): the poll starts over without a cursor, and `dedupe` drops what was already
+    /// emitted. Example: `resync_on: [410]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resync_on: Vec<u16>,
+    /// Records for which this expression over `record` is true are deletions (e.g. a
+    /// cancelled calendar event): their runs' trigger carries `deleted: true`.
+    /// Example: `deleted: "record.status == 'cancelled'"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<Expression>,
     /// What the trigger is, for the catalog. Example: `description: An issue changed.`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -61,8 +71,14 @@ pub struct PollTrigger {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PollCursor {
-    /// JSONPath (relative to each record) of the value to remember. Example: `field: $.updated_at`.
-    pub field: JsonPathText,
+    /// JSONPath (relative to each record) of the value to remember: the highest one is
+    /// kept. Example: `field: $.updated_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<JsonPathText>,
+    /// JSONPath into the last page's response of a token to remember instead (a sync
+    /// token or delta link). Example: `response: $.nextSyncToken`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<JsonPathText>,
     /// The action input that receives the remembered value. Example: `input: since`.
     pub input: String,
 }
