@@ -14,7 +14,7 @@ pub enum ConnectorTriggerSpec {
     Webhook(WebhookTrigger),
     /// New or changed records found by calling a list action on a schedule.
     /// Example: `poll: { action: list_issues, every: 5m, cursor: { field: $.updated_at, input: since }, dedupe: $.id }`.
-    Poll(PollTrigger),
+    Poll(Box<PollTrigger>),
 }
 
 /// A webhook trigger.
