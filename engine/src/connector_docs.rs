@@ -210,10 +210,17 @@ fn page(spec: &ConnectorSpec, path: &Path, guide: &str) -> String {
             );
         }
         out.push('\n');
-        if spec.webhooks.is_some() {
+        if let Some(webhooks) = &spec.webhooks {
+            let checked = match &webhooks.verify {
+                crate::spec::webhook::VerifySpec::None(none) => format!(
+                    "deliveries are **not verified**: {}",
+                    one_line(none.reason.trim_end_matches('.'))
+                ),
+                _ => "each delivery is verified by the connector's `webhooks` rules before anything runs".into(),
+            };
             let _ = writeln!(
                 out,
-                "Webhooks arrive at `/hooks/{}/CONNECTION` (or `/hooks/WORKFLOW`); each delivery is verified by the connector's `webhooks` rules before anything runs.\n",
+                "Webhooks arrive at `/hooks/{}/CONNECTION` (or `/hooks/WORKFLOW`); {checked}.\n",
                 spec.connector
             );
         }

@@ -27,9 +27,11 @@ pub struct EngineTargets {
 /// The default of [`EngineTargets::max_queued`].
 pub const DEFAULT_MAX_QUEUED: u64 = 100_000;
 
-/// `config` and `secrets` of a connection, for templates.
+/// `config`, `secrets` and `connection` of a connection, for templates (webhook rules and
+/// trigger filters see the same names as the connector's request templates).
 pub fn connection_vars(conn: &Connection) -> Vars {
     Vars::new()
+        .with("connection", value::from_json(conn.template_value()))
         .with(
             "config",
             value::from_json(Json::Object(conn.config.clone())),
