@@ -800,3 +800,40 @@ async fn granted_scope_and_kept_token_fields_reach_action_templates() {
             .collect::<Vec<_>>()
     );
 }
+
+/// Connecting a new connection renders the authorize URL with the connector's config
+/// defaults (Microsoft's `tenant: common`), since no config is stored yet.
+#[tokio::test]
+async fn a_new_connection_is_authorized_with_the_config_defaults() {
+    let yaml = "connector: ms\nname: MS\nbase_url: https://graph.example\nconfig:\n  tenant: { default: common }\nauth:\n  oauth2:\n    authorize_url: \"https://login.example/{{ config.tenant }}/authorize\"\n    token_url: \"https://login.example/{{ config.tenant }}/token\"\n    client_id: c\n    client_secret: s\n";
+    let compiled = compile_sources(&[SourceFile {
+        path: "ms.yaml".into(),
+        text: yaml.into(),
+    }]);
+    assert!(
+        !compiled.diagnostics.has_errors(),
+        "{:#?}",
+        compiled.diagnostics
+    );
+    let catalog = compiled.catalog.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (service, http) = setup(dir.path()).await;
+    let flow = OAuthFlow {
+        connections: service,
+        http,
+    };
+    let url = flow
+        .start(
+            &catalog,
+            "default",
+            "ms",
+            "new-one",
+            "http://127.0.0.1:1/oauth/callback",
+        )
+        .await
+        .unwrap();
+    assert!(
+        url.starts_with("https://login.example/common/authorize?"),
+        "{url}"
+    );
+}

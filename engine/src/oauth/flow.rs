@@ -55,6 +55,7 @@ impl OAuthFlow {
         catalog: &Catalog,
         tenant: &str,
         name: &str,
+        connector: &str,
     ) -> Result<Vars, OAuthError> {
         let row = self.connections.store.connection(tenant, name).await?;
         Ok(match row {
@@ -62,10 +63,18 @@ impl OAuthFlow {
                 let connection = self.connections.open(catalog, &row)?;
                 crate::runtime::connection_vars(&connection)
             }
+            // A connection made by this authorization: its config is the connector's
+            // defaults (e.g. a tenant of `common` in the authorize URL).
             None => Vars::new()
                 .with(
                     "config",
-                    crate::interpret::value::from_json(Json::Object(Map::new())),
+                    crate::interpret::value::from_json(Json::Object(
+                        catalog
+                            .connectors
+                            .get(connector)
+                            .map(|c| defaults(c))
+                            .unwrap_or_default(),
+                    )),
                 )
                 .with(
                     "secrets",
@@ -89,7 +98,7 @@ impl OAuthFlow {
             .get(connector)
             .ok_or_else(|| OAuthError::NotOAuth(connector.to_string()))?;
         let plan = code_plan(connector_plan)?;
-        let vars = self.vars_for(catalog, tenant, name).await?;
+        let vars = self.vars_for(catalog, tenant, name, connector).await?;
         let client = OAuthClient::resolve(plan, connector, &vars)?;
         let ctx = vars.context();
         let authorize = plan
@@ -179,7 +188,12 @@ impl OAuthFlow {
             .ok_or_else(|| OAuthError::NotOAuth(pending.connector.clone()))?;
         let plan = code_plan(connector_plan)?;
         let vars = self
-            .vars_for(catalog, &pending.tenant, &pending.connection)
+            .vars_for(
+                catalog,
+                &pending.tenant,
+                &pending.connection,
+                &pending.connector,
+            )
             .await?;
         let client = OAuthClient::resolve(plan, &pending.connector, &vars)?;
         let mut form = vec![
@@ -285,4 +299,14 @@ impl OAuthFlow {
             Err(e) => Revocation::Failed(e),
         }
     }
+}
+
+/// The plain config fields that have defaults, with them.
+fn defaults(connector: &crate::plan::ConnectorPlan) -> Map<String, Json> {
+    connector
+        .config
+        .iter()
+        .filter(|(_, field)| !field.secret)
+        .filter_map(|(name, field)| field.default.clone().map(|d| (name.clone(), d)))
+        .collect()
 }
