@@ -12,7 +12,7 @@ use serde_json::Value as Json;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use switchyard::interpret::client::{HttpClient, HttpRequest, HttpResponse, SendFuture};
-use switchyard::interpret::{Call, CollectSink, Connection, Interpreter, Options};
+use switchyard::interpret::{Call, CollectSink, Interpreter, Options};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -180,13 +180,7 @@ async fn check_connector(connector_id: &str, doc_file: &str, base: &str, exempt:
             continue;
         }
         let spec = case.connection.as_ref().unwrap_or(&tests.spec.connection);
-        let mut connection = Connection::new(
-            "conformance",
-            plan.clone(),
-            spec.config.clone().into_iter().collect(),
-        )
-        .unwrap();
-        connection.auth_mode = spec.auth.clone();
+        let connection = switchyard::harness::test_connection(&plan, spec).unwrap();
         let recorder = Recorder::default();
         *recorder.responses.lock().unwrap() = case
             .exchanges

@@ -20,12 +20,9 @@ pub struct InstancesArgs {
 const DEAD_AFTER_MS: i64 = 10_000;
 
 pub fn run(args: InstancesArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::current_thread_runtime() {
         Ok(rt) => rt,
-        Err(e) => return super::usage_error(e),
+        Err(code) => return code,
     };
     runtime.block_on(async move {
         let store = match args.database.open(&args.data_dir).await {

@@ -86,12 +86,9 @@ fn rotate(data_dir: PathBuf, database: super::DatabaseArgs) -> ExitCode {
     {
         return super::usage_error(e);
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::current_thread_runtime() {
         Ok(rt) => rt,
-        Err(e) => return super::usage_error(e),
+        Err(code) => return code,
     };
     let resealed = runtime.block_on(async {
         let store = database.open(&data_dir).await?;

@@ -171,6 +171,15 @@ pub(crate) fn load_connector(
     })
 }
 
+/// The single-threaded async runtime a command runs its work on; failing to start one is
+/// reported like a usage error.
+fn current_thread_runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(usage_error)
+}
+
 /// Where the store lives, for every command that opens it.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DatabaseArgs {

@@ -99,12 +99,9 @@ pub fn run(args: RunArgs) -> ExitCode {
         Ok(c) => Arc::new(c),
         Err(e) => return super::usage_error(e),
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::current_thread_runtime() {
         Ok(rt) => rt,
-        Err(e) => return super::usage_error(e),
+        Err(code) => return code,
     };
     runtime.block_on(async move {
         let dir = match tempfile_dir() {

@@ -55,12 +55,9 @@ pub fn run(args: TestArgs) -> ExitCode {
             "no connector tests found (files starting `tests: <connector>`)",
         );
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::current_thread_runtime() {
         Ok(rt) => rt,
-        Err(e) => return super::usage_error(e),
+        Err(code) => return code,
     };
     let (mut passed, mut failed) = (0, 0);
     let mut out = std::io::stdout().lock();

@@ -76,8 +76,8 @@ async fn run_case(
     Err("the case has neither `action` nor `webhook`".into())
 }
 
-/// The connection a case runs with.
-fn test_connection(
+/// The connection a case runs with (its config, auth mode and tokens).
+pub fn test_connection(
     plan: &Arc<crate::plan::ConnectorPlan>,
     spec: &TestConnectionSpec,
 ) -> Result<Connection, String> {

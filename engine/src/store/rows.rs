@@ -189,20 +189,27 @@ pub struct StepRow {
     pub finished_at: i64,
 }
 
+impl StepRecord {
+    /// Reads a `steps` row selected with at least `step_id, status, attempts, output, error`.
+    pub(crate) fn decode(row: &impl Columns) -> Result<StepRecord, StoreError> {
+        Ok(StepRecord {
+            step_id: row.text("step_id")?,
+            status: row.text("status")?,
+            attempts: u32::try_from(row.int("attempts")?).unwrap_or(0),
+            output: row
+                .opt_text("output")?
+                .map(|o| serde_json::from_str(&o))
+                .transpose()?,
+            error: row.opt_text("error")?,
+        })
+    }
+}
+
 impl StepRow {
     /// Reads a `steps` row selected with [`step_columns!`].
     pub(crate) fn decode(row: &impl Columns) -> Result<StepRow, StoreError> {
         Ok(StepRow {
-            step: StepRecord {
-                step_id: row.text("step_id")?,
-                status: row.text("status")?,
-                attempts: u32::try_from(row.int("attempts")?).unwrap_or(0),
-                output: row
-                    .opt_text("output")?
-                    .map(|o| serde_json::from_str(&o))
-                    .transpose()?,
-                error: row.opt_text("error")?,
-            },
+            step: StepRecord::decode(row)?,
             started_at: row.int("started_at")?,
             finished_at: row.int("finished_at")?,
         })

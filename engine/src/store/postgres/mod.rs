@@ -64,15 +64,12 @@ impl PgStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
-        let queued: i64 = sqlx::query("SELECT COUNT(*) FROM runs WHERE status = 'queued'")
-            .fetch_one(&pool)
-            .await?
-            .try_get(0)?;
         let store = PgStore {
             pool,
-            queued: Arc::new(AtomicI64::new(queued)),
+            queued: Arc::new(AtomicI64::new(0)),
             clock_offset: Arc::new(AtomicI64::new(0)),
         };
+        store.refresh_queued().await?;
         store.sync_clock().await?;
         Ok(store)
     }

@@ -381,20 +381,7 @@ async fn read_journal(tx: &mut PgConnection, run: &str) -> Result<Vec<StepRecord
     .bind(run)
     .fetch_all(&mut *tx)
     .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(StepRecord {
-                step_id: row.text("step_id")?,
-                status: row.text("status")?,
-                attempts: u32::try_from(row.int("attempts")?).unwrap_or(0),
-                output: row
-                    .opt_text("output")?
-                    .map(|o| serde_json::from_str(&o))
-                    .transpose()?,
-                error: row.opt_text("error")?,
-            })
-        })
-        .collect()
+    rows.iter().map(StepRecord::decode).collect()
 }
 
 /// Queues one run inside a transaction.
