@@ -34,6 +34,7 @@ pub mod compile;
 pub mod connections;
 pub mod connector_docs;
 pub mod diag;
+pub mod files;
 pub mod harness;
 pub mod interpret;
 pub mod jsonpath;

@@ -8,6 +8,7 @@ mod connections_cli;
 mod connector_tests;
 mod crash;
 mod email;
+mod files;
 mod instances;
 mod interpreter;
 mod jsonpath_cts;

@@ -41,6 +41,7 @@ impl HttpClient for Recorder {
                 status,
                 headers,
                 body: body.to_string().into(),
+                file: None,
             })
         })
     }
@@ -228,7 +229,12 @@ async fn check_connector(connector_id: &str, doc_file: &str, base: &str, exempt:
             for (name, value) in path_values {
                 sent.push((name, "path", Json::String(value)));
             }
-            let body = request.body.as_deref().unwrap_or_default();
+            let body = request
+                .body
+                .as_ref()
+                .and_then(|b| b.in_memory())
+                .unwrap_or_default();
+            let body = &body[..];
             if let Ok(Json::Object(map)) = serde_json::from_slice::<Json>(body) {
                 sent.extend(map.into_iter().map(|(k, v)| (k, "body", v)));
             } else if !body.is_empty() {

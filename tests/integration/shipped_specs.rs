@@ -107,6 +107,10 @@ fn sample(value_type: switchyard::spec::common::ValueType) -> serde_json::Value 
         T::Boolean => true.into(),
         T::Object => serde_json::json!({ "k": "v" }),
         T::Array => serde_json::json!(["a", "b"]),
+        // Replaced by a stored file where a file store is at hand.
+        T::File => {
+            serde_json::json!({ "$file": "0".repeat(64), "name": "sample.txt", "content_type": "text/plain", "size": 6 })
+        }
     }
 }
 
@@ -120,7 +124,20 @@ async fn every_shipped_action_renders_its_first_request() {
     };
     let (compiled, _) = compile_paths(&shipped_folders()).expect("spec folders are readable");
     let catalog = compiled.catalog.expect("a valid catalog");
-    let interpreter = Interpreter::new(Arc::new(ReqwestClient::new().unwrap()), Options::default());
+    let dir = tempfile::tempdir().unwrap();
+    let files = Arc::new(switchyard::files::FileStore::open(dir.path()).unwrap());
+    let sample_file = files
+        .put(b"sample", "sample.txt", "text/plain")
+        .await
+        .unwrap()
+        .to_json();
+    let interpreter = Interpreter::new(
+        Arc::new(ReqwestClient::new().unwrap()),
+        Options {
+            files: Some(files.clone()),
+            ..Options::default()
+        },
+    );
     let mut rendered = 0;
     for connector in catalog.connectors.values() {
         let config: serde_json::Map<_, _> = connector
@@ -155,6 +172,9 @@ async fn every_shipped_action_renders_its_first_request() {
                 .map(|(n, i)| {
                     let v = i.default.clone().unwrap_or_else(|| match &i.allowed {
                         Some(allowed) => allowed[0].clone(),
+                        None if i.value_type == switchyard::spec::common::ValueType::File => {
+                            sample_file.clone()
+                        }
                         None => sample(i.value_type),
                     });
                     (n.clone(), v)

@@ -35,6 +35,7 @@ pub struct CallArgs {
     #[arg(short = 's', value_name = "KEY=VALUE")]
     pub secrets: Vec<String>,
     /// An input value, `key=value` (repeatable); typed by the action's input declaration.
+    /// A `file` input takes `key=@PATH`: the local file is copied into the file store.
     #[arg(short = 'i', value_name = "KEY=VALUE")]
     pub inputs: Vec<String>,
     /// JSON file with input values.
@@ -58,6 +59,9 @@ pub struct CallArgs {
     /// Largest response accepted, in bytes.
     #[arg(long, default_value_t = 10 * 1024 * 1024)]
     pub max_response_bytes: usize,
+    /// Folder of the file store: downloads are saved there, `@PATH` inputs copied there.
+    #[arg(long, default_value = "data/files", env = "SWITCHYARD_FILES_DIR")]
+    pub files_dir: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -89,8 +93,18 @@ pub fn run(args: CallArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return usage(e),
     };
+    let files = match crate::files::FileStore::open(&args.files_dir) {
+        Ok(f) => Arc::new(f),
+        Err(e) => {
+            return usage(format!(
+                "cannot open the file store {}: {e}",
+                args.files_dir.display()
+            ));
+        }
+    };
     let options = Options {
         max_response_bytes: args.max_response_bytes,
+        files: Some(files.clone()),
         ..Options::default()
     };
     let interpreter = Interpreter::new(Arc::new(client), options);
@@ -103,6 +117,10 @@ pub fn run(args: CallArgs) -> ExitCode {
         Err(e) => return usage(format!("cannot start the runtime: {e}")),
     };
     runtime.block_on(async move {
+        let mut call = call;
+        if let Err(e) = store_local_files(&connection, &mut call, &files).await {
+            return usage(e);
+        }
         if args.dry_run {
             return match interpreter.dry_run(&connection, &call).await {
                 Ok(text) => {
@@ -150,6 +168,64 @@ pub fn run(args: CallArgs) -> ExitCode {
             }
         }
     })
+}
+
+/// `file` inputs given as `@PATH`: the file is streamed into the store and the action
+/// gets its reference.
+async fn store_local_files(
+    connection: &Connection,
+    call: &mut Call,
+    files: &crate::files::FileStore,
+) -> Result<(), String> {
+    use tokio::io::AsyncReadExt;
+    let Some(action) = connection.connector.actions.get(&call.action) else {
+        return Ok(());
+    };
+    for (name, plan) in &action.inputs {
+        if plan.value_type != crate::spec::common::ValueType::File {
+            continue;
+        }
+        let Some(path) = call
+            .input
+            .get(name)
+            .and_then(Json::as_str)
+            .and_then(|v| v.strip_prefix('@'))
+        else {
+            continue;
+        };
+        let path = PathBuf::from(path);
+        let mut file = tokio::fs::File::open(&path)
+            .await
+            .map_err(|e| format!("input `{name}`: cannot open {}: {e}", path.display()))?;
+        let mut writer = files
+            .writer(u64::MAX)
+            .await
+            .map_err(|e| format!("file store: {e}"))?;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = file
+                .read(&mut buf)
+                .await
+                .map_err(|e| format!("input `{name}`: reading {}: {e}", path.display()))?;
+            if n == 0 {
+                break;
+            }
+            writer
+                .write(&buf[..n])
+                .await
+                .map_err(|e| format!("file store: {e}"))?;
+        }
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "file".into());
+        let reference = writer
+            .finish(&file_name, "application/octet-stream")
+            .await
+            .map_err(|e| format!("file store: {e}"))?;
+        call.input.insert(name.clone(), reference.to_json());
+    }
+    Ok(())
 }
 
 fn fail(error: &crate::interpret::ActionError) -> ExitCode {

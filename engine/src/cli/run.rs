@@ -93,7 +93,7 @@ pub fn run(args: RunArgs) -> ExitCode {
             json!({ "scheduled_at": now, "fired_at": now, "schedule": plan.source })
         }
         WorkflowTriggerPlan::Poll { .. } => json!({ "item": event }),
-        WorkflowTriggerPlan::Manual { .. } => json!({ "input": event }),
+        WorkflowTriggerPlan::Manual { .. } => json!({ "payload": event }),
     };
     let client: Arc<dyn HttpClient> = match ReqwestClient::new() {
         Ok(c) => Arc::new(c),
@@ -108,6 +108,10 @@ pub fn run(args: RunArgs) -> ExitCode {
             Ok(d) => d,
             Err(e) => return super::usage_error(e),
         };
+        let files = match crate::files::FileStore::open(dir.join("files")) {
+            Ok(f) => Arc::new(f),
+            Err(e) => return super::usage_error(format!("file store: {e}")),
+        };
         let store = match Store::open_sqlite(&dir.join("run.db")).await {
             Ok(s) => s,
             Err(e) => return super::usage_error(e),
@@ -115,7 +119,13 @@ pub fn run(args: RunArgs) -> ExitCode {
         let engine = Engine {
             catalog: crate::plan::LiveCatalog::new(catalog.clone()),
             store: store.clone(),
-            interpreter: Arc::new(Interpreter::new(client.clone(), Options::default())),
+            interpreter: Arc::new(Interpreter::new(
+                client.clone(),
+                Options {
+                    files: Some(files),
+                    ..Options::default()
+                },
+            )),
             http: client,
             connections,
             wake: Arc::new(tokio::sync::Notify::new()),

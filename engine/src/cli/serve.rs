@@ -27,6 +27,10 @@ pub struct ServeArgs {
     pub data_dir: PathBuf,
     #[command(flatten)]
     pub database: super::DatabaseArgs,
+    /// Folder of the files workflows download and upload (default `DATA_DIR/files`).
+    /// Several instances on one PostgreSQL need it on a volume they share.
+    #[arg(long, env = "SWITCHYARD_FILES_DIR")]
+    pub files_dir: Option<PathBuf>,
 
     /// JSON file of connections (`{"name": {"connector": ..., "config": {...}}}`; values
     /// `$env:VAR` are read from the environment). Until the connection store exists, the
@@ -246,13 +250,30 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
             eprintln!("error: {error}");
             return ExitCode::FAILURE;
         }
+        let files_dir = args
+            .files_dir
+            .clone()
+            .unwrap_or_else(|| args.data_dir.join("files"));
+        let files = match crate::files::FileStore::open(&files_dir) {
+            Ok(files) => Arc::new(files),
+            Err(error) => {
+                eprintln!("error: cannot open the file store {}: {error}", files_dir.display());
+                return ExitCode::FAILURE;
+            }
+        };
         let counts = (catalog.connectors.len(), catalog.workflows.len());
         let catalog = live;
         let wake = Arc::new(tokio::sync::Notify::new());
         let engine = Arc::new(Engine {
             catalog: catalog.clone(),
             store: store.clone(),
-            interpreter: Arc::new(Interpreter::new(client.clone(), Options::default())),
+            interpreter: Arc::new(Interpreter::new(
+                client.clone(),
+                Options {
+                    files: Some(files.clone()),
+                    ..Options::default()
+                },
+            )),
             http: client,
             connections: connections.clone(),
             wake: wake.clone(),
@@ -286,6 +307,7 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
         )));
         workers.push(tokio::spawn(prune_loop(
             store.clone(),
+            files.clone(),
             Duration::from_secs(u64::from(args.retain_days) * 86_400),
             args.retain_runs,
             worker_shutdown.clone(),
@@ -437,6 +459,7 @@ async fn follow_switches(
 /// Applies retention now and then every hour, until shutdown.
 async fn prune_loop(
     store: Store,
+    files: Arc<crate::files::FileStore>,
     max_age: Duration,
     keep: u32,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
@@ -449,6 +472,12 @@ async fn prune_loop(
             Ok(0) => {}
             Ok(n) => tracing::info!(runs = n, "old runs deleted"),
             Err(error) => tracing::error!(%error, "retention"),
+        }
+        // Files live as long as the runs that could refer to them.
+        match files.remove_older_than(max_age) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(files = n, "old files deleted"),
+            Err(error) => tracing::error!(%error, "file retention"),
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(3600)) => {}

@@ -13,6 +13,7 @@ pub mod scopes;
 pub mod smtp;
 pub mod template;
 pub mod tests;
+mod transfer;
 pub mod values;
 pub mod webhook;
 pub mod workflow;

@@ -54,6 +54,11 @@ pub fn compile_body(
             content_type: raw.content_type.clone(),
             content: tc.template(&raw.content.0, scope, &path.key("raw").key("content"), r)?,
         },
+        BodySpec::File(file) => super::transfer::file_body(file, tc, scope, &path.key("file"), r)?,
+        BodySpec::Multipart(m) => {
+            super::transfer::multipart_body(m, tc, scope, &path.key("multipart"), r)?
+        }
+        BodySpec::Email(m) => super::transfer::email_body(m, tc, scope, &path.key("email"), r)?,
     })
 }
 
@@ -194,6 +199,12 @@ pub fn compile_action(
     let body = optional(action.body.as_ref(), |b| {
         compile_body(b, tc, &request, &path.key("body"), r)
     });
+    let download = optional(action.download.as_ref(), |d| {
+        super::transfer::download(d, action, tc, &response, &path, r)
+    });
+    let upload = optional(action.upload.as_ref(), |u| {
+        super::transfer::upload(u, action, tc, &request, &path, r).map(Box::new)
+    });
     let output = super::values::field_mapping(&action.output, &path.key("output"), r);
     let records = optional(action.records.as_ref(), |p| {
         json_path(p, &path.key("records"), r)
@@ -324,6 +335,8 @@ pub fn compile_action(
         query: query?,
         headers: headers?,
         body: body?,
+        download: download?,
+        upload: upload?,
         output: output?,
         records: records?,
         fields: fields?,

@@ -6,7 +6,7 @@ use super::values::optional;
 use crate::load::{Reporter, YamlPath};
 use crate::plan::{SmtpMessagePlan, SmtpPlan};
 use crate::spec::action::ActionSpec;
-use crate::spec::smtp::SmtpSpec;
+use crate::spec::smtp::{MessageSpec, SmtpSpec};
 
 /// Whether an email action leaves the HTTP-only fields out; each one set is an error.
 pub fn check_email_action(action: &ActionSpec, path: &YamlPath, r: &mut Reporter<'_>) -> bool {
@@ -18,6 +18,8 @@ pub fn check_email_action(action: &ActionSpec, path: &YamlPath, r: &mut Reporter
         ("records", action.records.is_some()),
         ("paginate", action.paginate.is_some()),
         ("idempotency_key", action.idempotency_key.is_some()),
+        ("download", action.download.is_some()),
+        ("upload", action.upload.is_some()),
     ];
     let mut ok = true;
     for (key, set) in http_only {
@@ -77,7 +79,7 @@ pub fn compile_smtp(
         }
         ok.then_some(None)
     } else {
-        compile_message(spec, tc, scope, path, r).map(Some)
+        compile_message(&spec.message(), tc, scope, path, r, true).map(Some)
     };
     Some(SmtpPlan {
         host: host?,
@@ -90,12 +92,13 @@ pub fn compile_smtp(
     })
 }
 
-fn compile_message(
-    spec: &SmtpSpec,
+pub fn compile_message(
+    spec: &MessageSpec,
     tc: &TemplateCompiler,
     scope: &Scope,
     path: &YamlPath,
     r: &mut Reporter<'_>,
+    smtp: bool,
 ) -> Option<SmtpMessagePlan> {
     let text = |r: &mut Reporter<'_>, t: &crate::spec::common::Template, key: &str| {
         tc.template(&t.0, scope, &path.key(key), r)
@@ -118,7 +121,7 @@ fn compile_message(
             "missing-field",
             path,
             format!("an email needs `{key}`"),
-            Some("or set `verify_only: true` for a check that sends nothing".into()),
+            smtp.then(|| "or set `verify_only: true` for a check that sends nothing".into()),
         );
     }
     let from = optional(spec.from.as_ref(), |t| text(r, t, "from"));

@@ -2,7 +2,7 @@
 //! the next expected one and answered with its recorded response.
 
 use super::diff::json_diff;
-use crate::interpret::client::{HttpClient, HttpRequest, HttpResponse, SendFuture};
+use crate::interpret::client::{HttpClient, HttpRequest, HttpResponse, SendFuture, TransportError};
 use crate::spec::connector_test::{ExchangeSpec, ExpectedRequestSpec, RecordedResponseSpec};
 use bytes::Bytes;
 use indexmap::IndexMap;
@@ -55,44 +55,91 @@ impl ScriptedClient {
 
 impl HttpClient for ScriptedClient {
     fn send(&self, request: HttpRequest) -> SendFuture {
-        let answer = match self.state.lock() {
-            Ok(mut script) => {
-                script.sent += 1;
-                let n = script.sent;
-                match script.expected.pop_front() {
-                    Some(exchange) => {
-                        let problems = compare(&exchange.request, &request);
-                        script.failures.extend(problems.into_iter().map(|p| {
-                            format!(
-                                "request {n} ({} {}): {p}",
+        let state = self.state.clone();
+        Box::pin(async move {
+            // Streamed bodies (files, multipart) are read whole here: test files are small.
+            let body = match &request.body {
+                Some(body) => body
+                    .collect()
+                    .await
+                    .map_err(|e| TransportError::Other(format!("reading the body: {e}")))?,
+                None => Bytes::new(),
+            };
+            let (headers, body) = without_boundary(&request.headers, body);
+            let mut answer = match state.lock() {
+                Ok(mut script) => {
+                    script.sent += 1;
+                    let n = script.sent;
+                    match script.expected.pop_front() {
+                        Some(exchange) => {
+                            let problems = compare(&exchange.request, &request, &headers, &body);
+                            script.failures.extend(problems.into_iter().map(|p| {
+                                format!(
+                                    "request {n} ({} {}): {p}",
+                                    request.method,
+                                    without_query(&request.url)
+                                )
+                            }));
+                            response(&exchange.response)
+                        }
+                        None => {
+                            script.failures.push(format!(
+                                "request {n} was not expected: {} {}",
                                 request.method,
                                 without_query(&request.url)
-                            )
-                        }));
-                        response(&exchange.response)
-                    }
-                    None => {
-                        script.failures.push(format!(
-                            "request {n} was not expected: {} {}",
-                            request.method,
-                            without_query(&request.url)
-                        ));
-                        HttpResponse {
-                            status: 501,
-                            headers: Default::default(),
-                            body: Bytes::from_static(b"{\"error\":\"no request expected here\"}"),
+                            ));
+                            HttpResponse {
+                                status: 501,
+                                headers: Default::default(),
+                                body: Bytes::from_static(
+                                    b"{\"error\":\"no request expected here\"}",
+                                ),
+                                file: None,
+                            }
                         }
                     }
                 }
+                Err(_) => HttpResponse {
+                    status: 500,
+                    headers: Default::default(),
+                    body: Bytes::new(),
+                    file: None,
+                },
+            };
+            if let Some(save) = &request.save_to
+                && (200..300).contains(&answer.status)
+            {
+                answer.file = Some(save.save(&answer.headers, &answer.body).await?);
+                answer.body = Bytes::new();
             }
-            Err(_) => HttpResponse {
-                status: 500,
-                headers: Default::default(),
-                body: Bytes::new(),
-            },
-        };
-        Box::pin(async move { Ok(answer) })
+            Ok(answer)
+        })
     }
+}
+
+/// Multipart boundaries are random: both the Content-Type and the body say `BOUNDARY`
+/// instead, so a test can spell out the body it expects.
+fn without_boundary(headers: &[(String, String)], body: Bytes) -> (Vec<(String, String)>, Bytes) {
+    let boundary = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+        .and_then(|(_, v)| {
+            v.split_once("boundary=")
+                .map(|(_, b)| b.trim_matches('"').to_string())
+        })
+        .filter(|b| !b.is_empty());
+    let Some(boundary) = boundary else {
+        return (headers.to_vec(), body);
+    };
+    let headers = headers
+        .iter()
+        .map(|(n, v)| (n.clone(), v.replace(&boundary, "BOUNDARY")))
+        .collect();
+    let body = match std::str::from_utf8(&body) {
+        Ok(text) => Bytes::from(text.replace(&boundary, "BOUNDARY")),
+        Err(_) => body,
+    };
+    (headers, body)
 }
 
 fn without_query(url: &url::Url) -> String {
@@ -103,7 +150,12 @@ fn without_query(url: &url::Url) -> String {
 }
 
 /// What differs between the expected request and the one sent.
-fn compare(expected: &ExpectedRequestSpec, got: &HttpRequest) -> Vec<String> {
+fn compare(
+    expected: &ExpectedRequestSpec,
+    got: &HttpRequest,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Vec<String> {
     let mut problems = Vec::new();
     if expected.method.as_str() != got.method.as_str() {
         problems.push(format!(
@@ -125,8 +177,7 @@ fn compare(expected: &ExpectedRequestSpec, got: &HttpRequest) -> Vec<String> {
         ));
     }
     for (name, value) in &expected.headers {
-        let sent = got
-            .headers
+        let sent = headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str());
@@ -136,7 +187,6 @@ fn compare(expected: &ExpectedRequestSpec, got: &HttpRequest) -> Vec<String> {
             None => problems.push(format!("header {name}: expected `{value}`, not sent")),
         }
     }
-    let body = got.body.as_deref().unwrap_or_default();
     if let Some(want) = &expected.json {
         match serde_json::from_slice::<Json>(body) {
             Ok(sent) if &sent == want => {}
@@ -200,5 +250,6 @@ fn response(spec: &RecordedResponseSpec) -> HttpResponse {
         status: spec.status,
         headers,
         body,
+        file: None,
     }
 }

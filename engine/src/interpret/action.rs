@@ -16,6 +16,7 @@ use super::request::{self, RequestParts};
 use super::retry::{self, Verdict};
 use super::value;
 use crate::diag::did_you_mean_suffix;
+use crate::files::FileStore;
 use crate::plan::ActionPlan;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::{Value as Json, json};
@@ -33,6 +34,10 @@ pub struct Options {
     pub request_timeout: Duration,
     /// Deadline of a call whose action sets no `timeout` (default 10 min).
     pub action_timeout: Duration,
+    /// Where downloaded files are saved and uploaded ones read (none: file actions fail).
+    pub files: Option<Arc<FileStore>>,
+    /// Largest file a download may save (default 10 GiB).
+    pub max_file_bytes: u64,
 }
 
 impl Default for Options {
@@ -41,6 +46,8 @@ impl Default for Options {
             max_response_bytes: 10 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             action_timeout: Duration::from_secs(600),
+            files: None,
+            max_file_bytes: 10 * 1024 * 1024 * 1024,
         }
     }
 }
@@ -120,19 +127,30 @@ pub struct Interpreter {
 }
 
 /// A call with everything rendered that does not depend on the page.
-struct Prepared<'a> {
-    action: &'a ActionPlan,
-    vars: Vars,
-    auth: AuthParts,
-    redactor: Redactor,
-    idempotency_key: String,
-    started: Instant,
-    deadline: Instant,
+pub(super) struct Prepared<'a> {
+    pub(super) action: &'a ActionPlan,
+    pub(super) vars: Vars,
+    pub(super) auth: AuthParts,
+    pub(super) redactor: Redactor,
+    pub(super) idempotency_key: String,
+    pub(super) started: Instant,
+    pub(super) deadline: Instant,
+}
+
+/// How one request's answer is judged besides the action's rules.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Judging {
+    /// 308 (Resume Incomplete) is a success: a chunk of a resumable upload.
+    pub(super) resume_incomplete_ok: bool,
+    /// The request may be repeated even if the action is not idempotent.
+    pub(super) repeatable: bool,
+    /// The request carries no credentials: a 401 is a failure, never a token refresh.
+    pub(super) without_auth: bool,
 }
 
 impl Prepared<'_> {
     /// The call's deadline and its length, for requests and their error message.
-    fn budget(&self) -> (Instant, Duration) {
+    pub(super) fn budget(&self) -> (Instant, Duration) {
         (self.deadline, self.deadline - self.started)
     }
 }
@@ -166,6 +184,7 @@ impl Interpreter {
                         &prepared.vars.context(),
                         timeout,
                         &prepared.idempotency_key,
+                        self.options.files.as_deref(),
                     )
                     .await
                     .map(|output| Outcome {
@@ -279,7 +298,18 @@ impl Interpreter {
         })
     }
 
-    fn parts<'b>(&self, conn: &'b Connection, p: &'b Prepared<'_>) -> RequestParts<'b> {
+    pub(super) fn parts<'b>(
+        &'b self,
+        conn: &'b Connection,
+        p: &'b Prepared<'_>,
+    ) -> RequestParts<'b> {
+        let save_to = match (&p.action.download, &self.options.files) {
+            (Some(_), Some(store)) => Some(super::client::SaveTo {
+                store: store.clone(),
+                limit: self.options.max_file_bytes,
+            }),
+            _ => None,
+        };
         RequestParts {
             connector: &conn.connector,
             action: p.action,
@@ -288,6 +318,8 @@ impl Interpreter {
             timeout: self.options.request_timeout,
             max_response_bytes: self.options.max_response_bytes,
             base_override: conn.base_url.as_deref(),
+            files: self.options.files.as_deref(),
+            save_to,
         }
     }
 
@@ -299,6 +331,12 @@ impl Interpreter {
         sink: &mut dyn Sink,
     ) -> Result<Outcome, ActionError> {
         let action = p.action;
+        if (action.download.is_some() || action.upload.is_some()) && self.options.files.is_none() {
+            return Err(ActionError::Invalid(vec![format!(
+                "action `{}` moves a file, and no file store is configured here",
+                action.name
+            )]));
+        }
         let limiter = self.limiter(conn, action);
         let mut outcome = Outcome::default();
         let mut page = PageState::first(action.paginator.as_ref());
@@ -325,12 +363,51 @@ impl Interpreter {
                     &limiter,
                     sink,
                     &mut outcome,
+                    Judging::default(),
                 )
                 .await?;
             outcome.pages += 1;
             outcome.last_page = Some(body.clone());
             if verdict == Verdict::Ignore {
                 outcome.output = Json::Null;
+                return Ok(outcome);
+            }
+            if let Some(download) = &action.download {
+                let saved = response
+                    .file
+                    .clone()
+                    .ok_or_else(|| ActionError::Transport {
+                        message: "the download was not saved".into(),
+                        attempts: 1,
+                    })?;
+                let ctx = vars
+                    .clone()
+                    .with("response", response_value(&response, body.clone()))
+                    .context();
+                let file = super::transfer::downloaded(
+                    download,
+                    saved,
+                    &response.headers,
+                    &request.url,
+                    &ctx,
+                )?;
+                outcome.output = file.to_json();
+                return Ok(outcome);
+            }
+            if let Some(upload) = &action.upload {
+                let body = self
+                    .upload_chunks(
+                        conn,
+                        &mut p,
+                        &vars,
+                        upload,
+                        (&response, body),
+                        &limiter,
+                        sink,
+                        &mut outcome,
+                    )
+                    .await?;
+                outcome.output = records::output(action, &body);
                 return Ok(outcome);
             }
             if action.records.is_none() {
@@ -436,7 +513,7 @@ impl Interpreter {
     /// Awaits a request (already sent), classifies the answer, and retries as the policy
     /// allows. Returns the final successful (or ignored) response.
     #[allow(clippy::too_many_arguments)]
-    async fn complete(
+    pub(super) async fn complete(
         &self,
         conn: &Connection,
         p: &mut Prepared<'_>,
@@ -446,6 +523,7 @@ impl Interpreter {
         limiter: &Option<Arc<DefaultDirectRateLimiter>>,
         sink: &mut dyn Sink,
         outcome: &mut Outcome,
+        judging: Judging,
     ) -> Result<(HttpResponse, Arc<Json>, Verdict), ActionError> {
         let action = p.action;
         let retry = &action.retry;
@@ -474,8 +552,20 @@ impl Interpreter {
                         .clone()
                         .with("response", response_value(&response, body.clone()))
                         .context();
-                    let verdict =
-                        retry::classify(response.status, &body, &action.error_rules, retry, &ctx);
+                    let verdict = if judging.resume_incomplete_ok && response.status == 308 {
+                        Verdict::Success
+                    } else {
+                        match retry::classify(
+                            response.status,
+                            &body,
+                            &action.error_rules,
+                            retry,
+                            &ctx,
+                        ) {
+                            Verdict::Reauth(m) if judging.without_auth => Verdict::Fail(m),
+                            other => other,
+                        }
+                    };
                     exchange.status = Some(response.status);
                     exchange.bytes = response.body.len();
                     let status = response.status;
@@ -515,7 +605,8 @@ impl Interpreter {
                         Verdict::Retry(message) => {
                             // A non-idempotent request is repeated only when the provider
                             // says it did not act on it (429).
-                            let may_retry = action.idempotent || response.status == 429;
+                            let may_retry =
+                                action.idempotent || judging.repeatable || response.status == 429;
                             if attempt >= retry.attempts || !may_retry {
                                 sink.exchange(&exchange);
                                 return Err(failed(message, false));
@@ -551,7 +642,9 @@ impl Interpreter {
                 }
                 Err(error) => {
                     // Nothing reached the provider when the connection failed: always safe.
-                    let safe = matches!(error, TransportError::Connect(_)) || action.idempotent;
+                    let safe = matches!(error, TransportError::Connect(_))
+                        || action.idempotent
+                        || judging.repeatable;
                     let wait = retry::backoff(retry, attempt);
                     let past_deadline = Instant::now() + wait > p.deadline;
                     if !retry.on_network_error
@@ -629,7 +722,7 @@ impl Interpreter {
 
     /// Sends a request in the background, after the rate limiter allows it, with a timeout
     /// no longer than what is left of the call's deadline.
-    fn spawn(
+    pub(super) fn spawn(
         &self,
         request: &HttpRequest,
         limiter: &Option<Arc<DefaultDirectRateLimiter>>,
@@ -703,7 +796,7 @@ fn parse_body(response: &HttpResponse) -> Json {
 }
 
 /// The `response` template variable: `status`, `headers` (lower-case names) and `body`.
-fn response_value(response: &HttpResponse, body: Arc<Json>) -> minijinja::Value {
+pub(super) fn response_value(response: &HttpResponse, body: Arc<Json>) -> minijinja::Value {
     let mut headers = serde_json::Map::new();
     for (name, value) in &response.headers {
         if let Ok(v) = value.to_str() {

@@ -5,6 +5,7 @@
 //! bytes, with a timeout and a size limit. Tests can replace it with any [`HttpClient`].
 //! Must never log or format request headers or bodies: they carry credentials.
 
+use crate::files::{Body, FileRef, FileStore};
 use bytes::Bytes;
 use std::future::Future;
 use std::pin::Pin;
@@ -17,11 +18,62 @@ pub struct HttpRequest {
     pub method: reqwest::Method,
     pub url: url::Url,
     pub headers: Vec<(String, String)>,
-    pub body: Option<Bytes>,
+    /// In memory or streamed from files; sent with its Content-Length.
+    pub body: Option<Body>,
     /// Longest time for this one exchange, body included.
     pub timeout: Duration,
     /// Largest response body accepted, in bytes.
     pub max_response_bytes: usize,
+    /// Save a successful (2xx) response body as a file instead of reading it.
+    pub save_to: Option<SaveTo>,
+}
+
+/// Where a downloaded body goes, and how large it may be.
+#[derive(Debug, Clone)]
+pub struct SaveTo {
+    pub store: Arc<FileStore>,
+    pub limit: u64,
+}
+
+impl SaveTo {
+    /// Saves a body already in memory (test clients), as the production client would.
+    pub async fn save(
+        &self,
+        headers: &reqwest::header::HeaderMap,
+        body: &[u8],
+    ) -> Result<FileRef, TransportError> {
+        let mut writer = self.store.writer(self.limit).await.map_err(file_error)?;
+        writer
+            .write(body)
+            .await
+            .map_err(|e| too_large_or(e, self.limit))?;
+        writer
+            .finish("", &content_type(headers))
+            .await
+            .map_err(file_error)
+    }
+}
+
+fn content_type(headers: &reqwest::header::HeaderMap) -> String {
+    headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream")
+        .to_string()
+}
+
+fn file_error(error: std::io::Error) -> TransportError {
+    TransportError::Other(format!("file store: {error}"))
+}
+
+fn too_large_or(error: std::io::Error, limit: u64) -> TransportError {
+    if error.kind() == std::io::ErrorKind::FileTooLarge {
+        TransportError::TooLarge {
+            limit: limit as usize,
+        }
+    } else {
+        file_error(error)
+    }
 }
 
 /// A response with its whole body read.
@@ -30,6 +82,8 @@ pub struct HttpResponse {
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,
     pub body: Bytes,
+    /// The saved body (with `save_to`, on 2xx); its `name` is filled in by the caller.
+    pub file: Option<FileRef>,
 }
 
 impl HttpResponse {
@@ -116,9 +170,17 @@ async fn exchange(
         builder = builder.header(name.as_str(), value.as_str());
     }
     if let Some(body) = request.body {
-        builder = builder.body(body);
+        builder = match body.in_memory() {
+            Some(bytes) => builder.body(bytes),
+            None => builder
+                .header(reqwest::header::CONTENT_LENGTH, body.len())
+                .body(reqwest::Body::wrap_stream(body.stream())),
+        };
     }
     let mut response = builder.send().await.map_err(classify)?;
+    if let Some(save) = request.save_to.filter(|_| response.status().is_success()) {
+        return save_body(response, save).await;
+    }
     if response.content_length().is_some_and(|n| n > limit as u64) {
         return Err(TransportError::TooLarge { limit });
     }
@@ -141,6 +203,38 @@ async fn exchange(
         status,
         headers,
         body: Bytes::from(body),
+        file: None,
+    })
+}
+
+/// Streams a response body into the file store, chunk by chunk.
+async fn save_body(
+    mut response: reqwest::Response,
+    save: SaveTo,
+) -> Result<HttpResponse, TransportError> {
+    if response.content_length().is_some_and(|n| n > save.limit) {
+        return Err(TransportError::TooLarge {
+            limit: save.limit as usize,
+        });
+    }
+    let status = response.status().as_u16();
+    let headers = std::mem::take(response.headers_mut());
+    let mut writer = save.store.writer(save.limit).await.map_err(file_error)?;
+    while let Some(chunk) = response.chunk().await.map_err(classify)? {
+        writer
+            .write(&chunk)
+            .await
+            .map_err(|e| too_large_or(e, save.limit))?;
+    }
+    let file = writer
+        .finish("", &content_type(&headers))
+        .await
+        .map_err(file_error)?;
+    Ok(HttpResponse {
+        status,
+        headers,
+        body: Bytes::new(),
+        file: Some(file),
     })
 }
 

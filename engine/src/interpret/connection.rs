@@ -163,18 +163,26 @@ pub fn check_inputs(
     action: &ActionPlan,
     given: Map<String, Json>,
 ) -> Result<Map<String, Json>, Vec<String>> {
+    check_values(&action.inputs, given, &format!("action `{}`", action.name))
+}
+
+/// Checks values against typed inputs (an action's, a manual trigger's): unknown names,
+/// missing required ones, types and allowed values; defaults filled in. `owner` names
+/// whose inputs they are, for the messages.
+pub fn check_values(
+    inputs: &indexmap::IndexMap<String, InputPlan>,
+    given: Map<String, Json>,
+    owner: &str,
+) -> Result<Map<String, Json>, Vec<String>> {
     let mut problems = Vec::new();
     for name in given.keys() {
-        if !action.inputs.contains_key(name) {
-            let hint = did_you_mean_suffix(name, action.inputs.keys().map(String::as_str));
-            problems.push(format!(
-                "action `{}` has no input `{name}`{hint}",
-                action.name
-            ));
+        if !inputs.contains_key(name) {
+            let hint = did_you_mean_suffix(name, inputs.keys().map(String::as_str));
+            problems.push(format!("{owner} has no input `{name}`{hint}"));
         }
     }
     let mut out = Map::new();
-    for (name, input) in &action.inputs {
+    for (name, input) in inputs {
         match check_input(name, input, given.get(name)) {
             Ok(v) => {
                 out.insert(name.clone(), v);

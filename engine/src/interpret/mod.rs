@@ -24,10 +24,12 @@ pub mod render;
 pub mod request;
 pub mod retry;
 pub mod smtp;
+pub mod transfer;
+mod upload;
 pub mod value;
 
 pub use action::{Call, CollectSink, Exchange, Interpreter, Options, Outcome, RunRef, Sink};
 pub use auth::{StaticToken, TokenSource};
-pub use client::{HttpClient, HttpRequest, HttpResponse, ReqwestClient, TransportError};
+pub use client::{HttpClient, HttpRequest, HttpResponse, ReqwestClient, SaveTo, TransportError};
 pub use connection::{Connection, Granted};
 pub use error::{ActionError, Redactor};

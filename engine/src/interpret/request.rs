@@ -6,10 +6,11 @@
 //! action's) `base_url`, whatever a path template rendered to.
 
 use super::auth::AuthParts;
-use super::client::HttpRequest;
+use super::client::{HttpRequest, SaveTo};
 use super::error::ActionError;
 use super::paginate::PageState;
 use super::render::{self, json_to_text};
+use crate::files::{Body, FileStore};
 use crate::plan::{ActionPlan, BodyPlan, ConnectorPlan, StrategyPlan, TemplatePairs};
 use crate::spec::pagination::ParamLocation;
 use bytes::Bytes;
@@ -27,6 +28,10 @@ pub struct RequestParts<'a> {
     pub max_response_bytes: usize,
     /// The connection's replacement for the connector's `base_url`.
     pub base_override: Option<&'a str>,
+    /// Where files sent and downloaded live.
+    pub files: Option<&'a FileStore>,
+    /// Set for download actions.
+    pub save_to: Option<SaveTo>,
 }
 
 /// Names of headers whose values are credentials (for `***` in dry runs and logs).
@@ -37,6 +42,18 @@ pub fn sensitive_headers(auth: &AuthParts) -> Vec<String> {
         .collect()
 }
 
+/// The action's base URL (its own, the connection's, or the connector's), as text and parsed.
+pub fn base_url(parts: &RequestParts<'_>, ctx: &Value) -> Result<(String, url::Url), ActionError> {
+    let base = match (&parts.action.base_url, parts.base_override) {
+        (Some(own), _) => render::render_text(own, ctx)?.unwrap_or_default(),
+        (None, Some(base)) => base.to_string(),
+        (None, None) => render::render_text(&parts.connector.base_url, ctx)?.unwrap_or_default(),
+    };
+    let url =
+        url::Url::parse(&base).map_err(|e| ActionError::Url(format!("base URL `{base}`: {e}")))?;
+    Ok((base, url))
+}
+
 /// Renders the request for `page`. `ctx` holds `input`, `config`, `secrets`, `page`, ...
 pub fn build(
     parts: &RequestParts<'_>,
@@ -44,13 +61,7 @@ pub fn build(
     ctx: &Value,
 ) -> Result<HttpRequest, ActionError> {
     let action = parts.action;
-    let base = match (&action.base_url, parts.base_override) {
-        (Some(own), _) => render::render_text(own, ctx)?.unwrap_or_default(),
-        (None, Some(base)) => base.to_string(),
-        (None, None) => render::render_text(&parts.connector.base_url, ctx)?.unwrap_or_default(),
-    };
-    let base_url =
-        url::Url::parse(&base).map_err(|e| ActionError::Url(format!("base URL `{base}`: {e}")))?;
+    let (base, base_url) = base_url(parts, ctx)?;
 
     let mut query: Vec<(String, String)> = Vec::new();
     let mut headers: Vec<(String, String)> = Vec::new();
@@ -127,10 +138,10 @@ pub fn build(
         headers.push((name.clone(), key.to_string()));
     }
 
-    let body = match &action.body {
+    let body: Option<Body> = match &action.body {
         None => body_cursor.map(|(k, v)| {
             headers.push(("Content-Type".into(), "application/json".into()));
-            Bytes::from(serde_json::json!({ k: v }).to_string())
+            Body::from(serde_json::json!({ k: v }).to_string())
         }),
         Some(BodyPlan::Json(tree)) => {
             let mut value = render::render_tree(tree, ctx)?;
@@ -138,7 +149,7 @@ pub fn build(
                 map.insert(k, Json::String(v));
             }
             headers.push(("Content-Type".into(), "application/json".into()));
-            Some(Bytes::from(value.to_string()))
+            Some(Body::from(value.to_string()))
         }
         Some(BodyPlan::Form(fields)) => {
             let mut pairs = Vec::new();
@@ -151,7 +162,7 @@ pub fn build(
                 "Content-Type".into(),
                 "application/x-www-form-urlencoded".into(),
             ));
-            Some(Bytes::from(form.finish()))
+            Some(Body::from(form.finish()))
         }
         Some(BodyPlan::Raw {
             content_type,
@@ -159,8 +170,25 @@ pub fn build(
         }) => {
             let text = render::render_text(content, ctx)?.unwrap_or_default();
             headers.push(("Content-Type".into(), content_type.clone()));
-            Some(Bytes::from(text))
+            Some(Body::from(Bytes::from(text)))
         }
+        Some(BodyPlan::File(plan)) => typed(
+            &mut headers,
+            super::transfer::file_body(plan, ctx, parts.files)?,
+        ),
+        Some(BodyPlan::Multipart(plan)) => typed(
+            &mut headers,
+            super::transfer::multipart_body(plan, ctx, parts.files)?,
+        ),
+        Some(BodyPlan::Email(plan)) => typed(
+            &mut headers,
+            super::transfer::email_body(
+                plan,
+                ctx,
+                parts.files,
+                parts.idempotency_key.unwrap_or("call"),
+            )?,
+        ),
     };
 
     Ok(HttpRequest {
@@ -171,7 +199,17 @@ pub fn build(
         body,
         timeout: parts.timeout,
         max_response_bytes: parts.max_response_bytes,
+        save_to: parts.save_to.clone(),
     })
+}
+
+/// A body with its Content-Type header.
+fn typed(
+    headers: &mut Vec<(String, String)>,
+    (body, content_type): (Body, String),
+) -> Option<Body> {
+    headers.push(("Content-Type".into(), content_type));
+    Some(body)
 }
 
 /// Renders name/template pairs; null values are left out, lists repeat the name.
@@ -220,7 +258,7 @@ pub fn describe(
     }
     if let Some(body) = &request.body {
         out.push('\n');
-        out.push_str(&redactor.redact(&String::from_utf8_lossy(body)));
+        out.push_str(&redactor.redact(&body.describe()));
         out.push('\n');
     }
     out

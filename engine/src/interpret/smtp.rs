@@ -7,6 +7,7 @@
 
 use super::error::ActionError;
 use super::render::{self, RenderError};
+use crate::files::{FileRef, FileStore};
 use crate::plan::{SmtpMessagePlan, SmtpPlan};
 use base64::Engine as _;
 use lettre::message::header::ContentType;
@@ -17,6 +18,38 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use minijinja::Value;
 use serde_json::{Value as Json, json};
 use std::time::Duration;
+
+/// The largest file attached to an email (mail is built in memory; providers accept
+/// about 25 MB).
+pub const ATTACHMENT_LIMIT: u64 = 25 * 1024 * 1024;
+
+/// An attachment from a stored file; `filename` / `content_type` beside `file` override
+/// the file's own.
+fn file_attachment(
+    item: &Json,
+    file: &FileRef,
+    files: Option<&FileStore>,
+    i: usize,
+) -> Result<SinglePart, ActionError> {
+    let store = files.ok_or_else(|| invalid("file attachments need a file store"))?;
+    if file.size > ATTACHMENT_LIMIT {
+        return Err(invalid(format!(
+            "attachment {i} (`{}`) has {} bytes; email attachments are limited to {ATTACHMENT_LIMIT}",
+            file.name, file.size
+        )));
+    }
+    let path = store
+        .path(file)
+        .map_err(|e| invalid(format!("attachment {i}: {e}")))?;
+    let bytes = std::fs::read(&path).map_err(|e| invalid(format!("attachment {i}: {e}")))?;
+    let field = |name: &str| item.get(name).and_then(Json::as_str);
+    let filename = field("filename").unwrap_or(&file.name).to_string();
+    let content_type = field("content_type").unwrap_or(&file.content_type);
+    let content_type = ContentType::parse(content_type)
+        .or_else(|_| ContentType::parse("application/octet-stream"))
+        .map_err(|_| invalid(format!("attachment {i}: bad content type")))?;
+    Ok(Attachment::new(filename).body(bytes, content_type))
+}
 
 /// How the connection to the server is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,11 +89,12 @@ pub async fn send(
     ctx: &Value,
     timeout: Duration,
     call_key: &str,
+    files: Option<&FileStore>,
 ) -> Result<Json, ActionError> {
     let message = plan
         .message
         .as_ref()
-        .map(|m| build(m, ctx, call_key))
+        .map(|m| build(m, ctx, call_key, files, false))
         .transpose()?;
     let host = text(&plan.host, ctx)?
         .filter(|h| !h.is_empty())
@@ -157,13 +191,21 @@ fn smtp_error(error: lettre::transport::smtp::Error) -> ActionError {
 pub fn describe(plan: &SmtpPlan, ctx: &Value) -> Result<String, ActionError> {
     let host = text(&plan.host, ctx)?.unwrap_or_default();
     let headers = match &plan.message {
-        Some(m) => build(m, ctx, "dry-run")?.headers().to_string(),
+        Some(m) => build(m, ctx, "dry-run", None, false)?.headers().to_string(),
         None => "(connect and log in only)\n".into(),
     };
     Ok(format!("SMTP {host}\n{headers}"))
 }
 
-fn build(plan: &SmtpMessagePlan, ctx: &Value, call_key: &str) -> Result<Message, ActionError> {
+/// Builds the MIME message. File attachments are read from `files`, each at most
+/// [`ATTACHMENT_LIMIT`] bytes (mail is built whole in memory).
+pub fn build(
+    plan: &SmtpMessagePlan,
+    ctx: &Value,
+    call_key: &str,
+    files: Option<&FileStore>,
+    keep_bcc: bool,
+) -> Result<Message, ActionError> {
     let from = text(&plan.from, ctx)?.unwrap_or_default();
     let from: Mailbox = from
         .parse()
@@ -173,6 +215,9 @@ fn build(plan: &SmtpMessagePlan, ctx: &Value, call_key: &str) -> Result<Message,
         .from(from)
         .subject(text(&plan.subject, ctx)?.unwrap_or_default())
         .message_id(Some(format!("<{}@{domain}>", message_id_part(call_key))));
+    if keep_bcc {
+        builder = builder.keep_bcc();
+    }
     let to = addresses("to", Some(&plan.to), ctx)?;
     if to.is_empty() {
         return Err(invalid("the email has no recipient (`to` is empty)"));
@@ -200,7 +245,7 @@ fn build(plan: &SmtpMessagePlan, ctx: &Value, call_key: &str) -> Result<Message,
         (None, Some(h)) => MultiPart::mixed().singlepart(SinglePart::html(h)),
         (None, None) => MultiPart::mixed().singlepart(SinglePart::plain(String::new())),
     };
-    let attachments = attachments(plan, ctx)?;
+    let attachments = attachments(plan, ctx, files)?;
     let message = if attachments.is_empty() {
         builder.multipart(body)
     } else {
@@ -252,7 +297,11 @@ fn addresses(
 }
 
 /// Attachments from `[{filename, content_type, content | content_base64}]`.
-fn attachments(plan: &SmtpMessagePlan, ctx: &Value) -> Result<Vec<SinglePart>, ActionError> {
+fn attachments(
+    plan: &SmtpMessagePlan,
+    ctx: &Value,
+    files: Option<&FileStore>,
+) -> Result<Vec<SinglePart>, ActionError> {
     let Some(tree) = &plan.attachments else {
         return Ok(Vec::new());
     };
@@ -270,6 +319,11 @@ fn attachments(plan: &SmtpMessagePlan, ctx: &Value) -> Result<Vec<SinglePart>, A
         .into_iter()
         .enumerate()
         .map(|(i, item)| {
+            let file =
+                FileRef::from_json(&item).or_else(|| item.get("file").and_then(FileRef::from_json));
+            if let Some(file) = file {
+                return file_attachment(&item, &file, files, i);
+            }
             let field = |name: &str| item.get(name).and_then(Json::as_str);
             let filename = field("filename")
                 .ok_or_else(|| invalid(format!("attachment {i} has no `filename`")))?

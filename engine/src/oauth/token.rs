@@ -158,6 +158,7 @@ async fn post_form(
         body: Some(body.into()),
         timeout: Duration::from_secs(30),
         max_response_bytes: 1 << 20,
+        save_to: None,
     })
     .await
     .map_err(|e| OAuthError::Transport(e.to_string()))

@@ -1,6 +1,7 @@
 //! Compiled connectors.
 
 use super::template::{CompiledExpression, CompiledTemplate, TemplateTree};
+use super::{DownloadPlan, EmailBodyPlan, FileBodyPlan, MultipartPlan, UploadPlan};
 use crate::spec::auth::{ClientAuthMethod, KeyLocation};
 use crate::spec::common::{HttpMethod, ValueType};
 use crate::spec::errors::{Backoff, ErrorOutcome, ResetFormat, StatusPattern};
@@ -125,6 +126,10 @@ pub struct ActionPlan {
     pub query: TemplatePairs,
     pub headers: TemplatePairs,
     pub body: Option<BodyPlan>,
+    /// The response body is saved as a file; the output is its reference.
+    pub download: Option<DownloadPlan>,
+    /// The file is sent in chunks after the first request.
+    pub upload: Option<Box<UploadPlan>>,
     pub output: Vec<(String, FieldPath)>,
     pub records: Option<JsonPath>,
     pub fields: Vec<(String, FieldPath)>,
@@ -207,6 +212,9 @@ pub enum BodyPlan {
         content_type: String,
         content: CompiledTemplate,
     },
+    File(FileBodyPlan),
+    Multipart(MultipartPlan),
+    Email(Box<EmailBodyPlan>),
 }
 
 /// A compiled paginator.

@@ -9,11 +9,13 @@
 mod connector;
 mod live;
 mod template;
+mod transfer;
 mod workflow;
 
 pub use connector::*;
 pub use live::LiveCatalog;
 pub use template::{CompiledExpression, CompiledTemplate, TemplateShape, TemplateTree};
+pub use transfer::*;
 pub use workflow::*;
 
 use indexmap::IndexMap;

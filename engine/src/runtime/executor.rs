@@ -6,6 +6,7 @@
 //! same on every attempt, so providers that honour it drop the repeat.
 
 use super::Engine;
+use crate::files::Body;
 use crate::interpret::render::{self, Vars};
 use crate::interpret::{Call, CollectSink, RunRef, value};
 use crate::plan::{BodyPlan, StepKind, StepPlan, WorkflowPlan};
@@ -463,7 +464,15 @@ impl Engine {
                     query,
                     body,
                 } => Ok(self
-                    .http_step(*method, url, headers, query, body.as_ref(), &ctx)
+                    .http_step(
+                        *method,
+                        url,
+                        headers,
+                        query,
+                        body.as_ref(),
+                        &ctx,
+                        &format!("{}:{key}", state.run_id),
+                    )
                     .await?),
                 StepKind::Link {
                     key,
@@ -521,6 +530,7 @@ impl Engine {
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn http_step(
         &self,
         method: crate::spec::common::HttpMethod,
@@ -529,7 +539,9 @@ impl Engine {
         query: &crate::plan::TemplatePairs,
         body: Option<&BodyPlan>,
         ctx: &minijinja::Value,
+        call_key: &str,
     ) -> Result<Json, String> {
+        let files = self.interpreter.options.files.as_deref();
         use crate::interpret::request::push_pairs;
         let url = render::render_text(url, ctx)
             .map_err(|e| e.to_string())?
@@ -549,11 +561,11 @@ impl Engine {
             None => None,
             Some(BodyPlan::Json(tree)) => {
                 head.push(("Content-Type".into(), "application/json".into()));
-                Some(
+                Some(Body::from(
                     render::render_tree(tree, ctx)
                         .map_err(|e| e.to_string())?
                         .to_string(),
-                )
+                ))
             }
             Some(BodyPlan::Form(fields)) => {
                 let mut f = Vec::new();
@@ -566,18 +578,33 @@ impl Engine {
                 for (k, v) in &f {
                     s.append_pair(k, v);
                 }
-                Some(s.finish())
+                Some(Body::from(s.finish()))
             }
             Some(BodyPlan::Raw {
                 content_type,
                 content,
             }) => {
                 head.push(("Content-Type".into(), content_type.clone()));
-                Some(
+                Some(Body::from(
                     render::render_text(content, ctx)
                         .map_err(|e| e.to_string())?
                         .unwrap_or_default(),
-                )
+                ))
+            }
+            Some(BodyPlan::File(plan)) => {
+                let typed = crate::interpret::transfer::file_body(plan, ctx, files)
+                    .map_err(|e| e.to_string())?;
+                Some(with_type(&mut head, typed))
+            }
+            Some(BodyPlan::Multipart(plan)) => {
+                let typed = crate::interpret::transfer::multipart_body(plan, ctx, files)
+                    .map_err(|e| e.to_string())?;
+                Some(with_type(&mut head, typed))
+            }
+            Some(BodyPlan::Email(plan)) => {
+                let typed = crate::interpret::transfer::email_body(plan, ctx, files, call_key)
+                    .map_err(|e| e.to_string())?;
+                Some(with_type(&mut head, typed))
             }
         };
         let request = crate::interpret::HttpRequest {
@@ -585,9 +612,10 @@ impl Engine {
                 .unwrap_or(reqwest::Method::GET),
             url,
             headers: head,
-            body: body.map(bytes::Bytes::from),
+            body,
             timeout: self.interpreter.options.request_timeout,
             max_response_bytes: self.interpreter.options.max_response_bytes,
+            save_to: None,
         };
         let response = self.http.send(request).await.map_err(|e| e.to_string())?;
         let parsed = serde_json::from_slice::<Json>(&response.body)
@@ -617,4 +645,10 @@ fn link_text(
         ))),
         Err(e) => Err(StepError::permanent(e.to_string())),
     }
+}
+
+/// A body with its Content-Type header.
+fn with_type(head: &mut Vec<(String, String)>, (body, content_type): (Body, String)) -> Body {
+    head.push(("Content-Type".into(), content_type));
+    body
 }

@@ -95,6 +95,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/workflows", get(rest::list_workflows))
         .route("/api/v1/workflows/{id}", get(rest::show_workflow))
         .route("/api/v1/workflows/{id}/enable", post(rest::enable_workflow))
+        .route("/api/v1/workflows/{id}/runs", post(rest::start_run))
         .route(
             "/api/v1/workflows/{id}/disable",
             post(rest::disable_workflow),

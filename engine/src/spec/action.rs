@@ -51,6 +51,15 @@ pub struct ActionSpec {
     /// Example: `body: { json: { title: "{{ input.title }}" } }`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<BodySpec>,
+    /// Saves the response body as a file, streamed to disk: the output is the file
+    /// reference `{"$file", name, content_type, size}` that an upload takes.
+    /// Example: `download: { name: "{{ input.name }}" }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download: Option<DownloadSpec>,
+    /// Sends a file in chunks after the request above opened an upload session (resumable
+    /// uploads). Example: see `UploadSpec`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload: Option<UploadSpec>,
     /// Named outputs read from the response by JSONPath; without it the whole response body
     /// is the output. Example: `output: { number: $.number, url: $.html_url }`.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
@@ -138,6 +147,172 @@ pub enum BodySpec {
     /// Any other body: a content type and a template.
     /// Example: `raw: { content_type: text/csv, content: "{{ input.csv }}" }`.
     Raw(RawBody),
+    /// A file's bytes, streamed from the file store.
+    /// Example: `file: { file: "{{ input.file }}" }`.
+    File(FileBody),
+    /// A multipart body (`form-data`, `related` or `mixed`) of JSON, text and file parts;
+    /// files are streamed. Example:
+    /// `multipart: { kind: related, parts: [{ json: { name: "{{ input.name }}" } }, { file: "{{ input.file }}" }] }`.
+    Multipart(MultipartBody),
+    /// An email message (RFC 5322, `message/rfc822`), for APIs that send or import MIME
+    /// mail. Example: `email: { from: "{{ input.from }}", to: "{{ input.to }}", subject: "{{ input.subject }}", text: "{{ input.text }}" }`.
+    Email(super::smtp::MessageSpec),
+}
+
+/// A body that is one file.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileBody {
+    /// The file reference, a template. Example: `file: "{{ input.file }}"`.
+    pub file: Template,
+    /// The Content-Type; by default the file's own. Example: `content_type: application/octet-stream`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<Template>,
+}
+
+/// The kind of a multipart body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MultipartKind {
+    /// `multipart/form-data` (HTML forms; each part has a `name`).
+    #[default]
+    FormData,
+    /// `multipart/related` (metadata then content, e.g. Google's multipart upload).
+    Related,
+    /// `multipart/mixed`.
+    Mixed,
+}
+
+/// A multipart body.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MultipartBody {
+    /// `form_data` (the default), `related` or `mixed`. Example: `kind: related`.
+    #[serde(default)]
+    pub kind: MultipartKind,
+    /// The parts, in order. Example: `parts: [{ name: chat_id, text: "{{ input.chat_id }}" }, { name: photo, file: "{{ input.photo }}" }]`.
+    pub parts: Vec<PartSpec>,
+}
+
+/// One part of a multipart body: exactly one of `json`, `text` and `file`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartSpec {
+    /// The form field name (required for `form_data`). Example: `name: document`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A JSON part (`application/json; charset=UTF-8`). Example: `json: { name: "{{ input.name }}" }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json: Option<TemplateValue>,
+    /// A text part; a part that renders to null is left out. Example: `text: "{{ input.caption }}"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<Template>,
+    /// A file part, streamed. Example: `file: "{{ input.file }}"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<Template>,
+    /// The part's file name (file parts: by default the file's name). Example: `filename: "{{ input.name }}"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<Template>,
+    /// The part's Content-Type (default: JSON, `text/plain; charset=UTF-8`, or the file's).
+    /// Example: `content_type: text/csv`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<Template>,
+}
+
+/// Saving a response body as a file.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DownloadSpec {
+    /// The file's name, a template over `input` and `response.headers`; by default the
+    /// response's Content-Disposition file name, else the URL's last path segment.
+    /// Example: `name: "{{ input.path | split('/') | last }}"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<Template>,
+    /// The file's media type; by default the response's Content-Type.
+    /// Example: `content_type: application/pdf`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<Template>,
+}
+
+/// A chunked (resumable) upload. The action's own request opens the session; its response
+/// is `session` (status, headers, body) in these templates. Each chunk is then sent with
+/// `chunk` = `{index, start, end, size, last}` (`end` inclusive) and `file` = the reference.
+/// A chunk answered with 2xx or 308 (Resume Incomplete) is done. The last chunk's response
+/// (or `finish`'s) is the action's response. Example (Microsoft Graph):
+/// `upload: { file: "{{ input.file }}", chunk_size: 10MiB, chunk: { method: PUT, url: "{{ session.body.uploadUrl }}", auth: false, headers: { Content-Range: "bytes {{ chunk.start }}-{{ chunk.end }}/{{ file.size }}" } } }`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UploadSpec {
+    /// The file to send. Example: `file: "{{ input.file }}"`.
+    pub file: Template,
+    /// Bytes per chunk: a number with `KiB` or `MiB`. Providers set multiples (Graph
+    /// 320 KiB, Google 256 KiB). Example: `chunk_size: 8MiB`.
+    pub chunk_size: ByteSizeText,
+    /// The request sending each chunk (the chunk's bytes are its body).
+    pub chunk: UploadRequestSpec,
+    /// A request after the last chunk that commits the upload (Dropbox's `finish`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish: Option<UploadRequestSpec>,
+}
+
+/// A request of a chunked upload.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UploadRequestSpec {
+    /// Example: `method: PUT`.
+    pub method: HttpMethod,
+    /// An absolute URL the session gave, a template. Example: `url: "{{ session.headers.location }}"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<Template>,
+    /// Or a path under the action's base URL. Example: `path: /2/files/upload_session/append_v2`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<Template>,
+    /// Request headers. Example: `headers: { Content-Range: "bytes {{ chunk.start }}-{{ chunk.end }}/{{ file.size }}" }`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub headers: TemplateMap,
+    /// Content-Type of chunk bodies (default `application/octet-stream`); a `finish` request
+    /// has an empty body of this type unless it sets `json`. Example: `content_type: application/octet-stream`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// A JSON body (`finish` only). Example: `json: { cursor: { offset: "{{ file.size }}" } }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json: Option<TemplateValue>,
+    /// Whether the connection's credentials are sent (default true). Session URLs that
+    /// carry their own authorization (Graph's `uploadUrl`) must not get them; with
+    /// `auth: true` the URL must stay on the base URL's origin. Example: `auth: false`.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub auth: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+/// A size in bytes: a number followed by `B`, `KiB`, `MiB` or `GiB`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct ByteSizeText(#[schemars(regex(pattern = r"^[0-9]+(B|KiB|MiB|GiB)$"))] pub String);
+
+impl ByteSizeText {
+    /// The size in bytes, or `None` when the text is malformed.
+    pub fn bytes(&self) -> Option<u64> {
+        let text = self.0.trim();
+        let split = text.find(|c: char| !c.is_ascii_digit())?;
+        let (digits, unit) = text.split_at(split);
+        let n: u64 = digits.parse().ok()?;
+        let scale = match unit {
+            "B" => 1,
+            "KiB" => 1024,
+            "MiB" => 1024 * 1024,
+            "GiB" => 1024 * 1024 * 1024,
+            _ => return None,
+        };
+        n.checked_mul(scale)
+    }
 }
 
 /// A body sent as text.

@@ -82,6 +82,9 @@ pub enum ValueType {
     Array,
     /// Any JSON value.
     Any,
+    /// A file reference (`{"$file": …, name, content_type, size}`): a download's output,
+    /// given to an upload's body.
+    File,
 }
 
 impl ValueType {
@@ -96,6 +99,7 @@ impl ValueType {
             ValueType::Object => value.is_object(),
             ValueType::Array => value.is_array(),
             ValueType::Any => !matches!(value, V::Null),
+            ValueType::File => crate::files::is_file_ref(value),
         }
     }
 
@@ -108,6 +112,7 @@ impl ValueType {
             ValueType::Object => "object",
             ValueType::Array => "array",
             ValueType::Any => "any",
+            ValueType::File => "file",
         }
     }
 }

@@ -67,7 +67,10 @@ pub struct TestCaseSpec {
     /// The action to call. Example: `action: post_message`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
-    /// The action's inputs. Example: `input: { channel: C123, text: hello }`.
+    /// The action's inputs. An input of type `file` is written as the file itself,
+    /// `{content, name, content_type}` (content as text), and the action receives its
+    /// reference; a file in the output is shown the same way (plus `size`).
+    /// Example: `input: { channel: C123, text: hello }`.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub input: IndexMap<String, Json>,
     /// The requests the action must send, in order, each with the response to give back.

@@ -98,13 +98,13 @@ async fn tenant_connection(
     info(title = "Switchyard API", description = "Connections, connectors, runs. Every request needs `Authorization: Bearer sy_...`; a key reaches one tenant."),
     paths(list_connectors, show_connector, list_connections, create_connection, show_connection,
           update_connection, delete_connection, check_connection, authorize_connection,
-          list_workflows, show_workflow, enable_workflow, disable_workflow,
+          list_workflows, show_workflow, enable_workflow, disable_workflow, start_run,
           list_runs, show_run, retry_run, replay_run, list_events, show_event, summary,
           list_links),
     components(schemas(ConnectorInfo, ConnectionInfo, CreateConnection, UpdateConnection,
                        CheckResult, AuthorizeRequest, AuthorizeUrl, WorkflowInfo, RunInfo,
                        RunDetail, StepInfo, RunPage, EventInfo, EventDetail, EventPage,
-                       SummaryInfo, RunCounts, LinkInfo, ErrorBody, ErrorDetail)),
+                       SummaryInfo, RunCounts, LinkInfo, StartedRun, ErrorBody, ErrorDetail)),
     modifiers(&ApiKeyScheme)
 )]
 pub struct ApiDoc;

@@ -193,3 +193,86 @@ async fn switch(
     tracing::info!(workflow = %workflow.id, enabled, "workflow switched");
     Ok(Json(WorkflowInfo::new(&state, &workflow)).into_response())
 }
+
+/// A started run.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StartedRun {
+    /// The queued run's id (`GET /api/v1/runs/{id}` follows it).
+    pub run_id: String,
+}
+
+/// Starts a run of a workflow with a `manual` trigger. The body is the trigger's input
+/// as a JSON object, checked against its declared types; templates read it as
+/// `trigger.payload.<name>`.
+#[utoipa::path(post, path = "/api/v1/workflows/{id}/runs", tag = "workflows",
+    params(("id" = String, Path, description = "The workflow's id")),
+    request_body(content = Object, description = "The manual trigger's input"),
+    responses((status = 202, body = StartedRun), (status = 400, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+              (status = 403, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn start_run(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    use axum::http::StatusCode;
+    let principal = require(&state, &headers, Scope::Write).await?;
+    let workflow = tenant_workflow(&state, &principal, &id)?;
+    let WorkflowTriggerPlan::Manual { input } = &workflow.trigger else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_manual",
+            format!("workflow `{id}` is started by its trigger, not by hand"),
+        ));
+    };
+    if !state.catalog.is_enabled(&workflow) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "disabled",
+            format!("workflow `{id}` is disabled"),
+        ));
+    }
+    let given = if body.iter().all(u8::is_ascii_whitespace) {
+        serde_json::Map::new()
+    } else {
+        match serde_json::from_slice::<serde_json::Value>(&body) {
+            Ok(serde_json::Value::Object(map)) => map,
+            Ok(_) => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_input",
+                    "the body must be a JSON object of the trigger's inputs",
+                ));
+            }
+            Err(e) => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_json",
+                    format!("the body is not JSON: {e}"),
+                ));
+            }
+        }
+    };
+    let payload =
+        crate::interpret::connection::check_values(input, given, &format!("workflow `{id}`"))
+            .map_err(|problems| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_input",
+                    problems.join("; "),
+                )
+            })?;
+    let store = store(&state)?;
+    let run_id = store
+        .queue_run(&crate::store::NewRun {
+            workflow: workflow.id.clone(),
+            spec_hash: workflow.content_hash.clone(),
+            trigger: serde_json::json!({ "payload": payload }),
+        })
+        .await
+        .map_err(ApiError::internal)?;
+    super::wake(&state);
+    Ok((StatusCode::ACCEPTED, Json(StartedRun { run_id })).into_response())
+}
