@@ -106,7 +106,7 @@ const CASES: &[Case] = &[
         name: "misspelled action field",
         yaml: "connector: demo\nname: Demo\nbase_url: https://x\nauth: { none: {} }\nactions:\n  a:\n    metod: GET\n    path: /a\n",
         errors: &[
-            "7:5 unknown-field: unknown field `metod`, expected one of `description`, `method`, `path`, `smtp`, `base_url`, `input`, `query`, `headers`, `body`, `output`, `records`, `fields`, `filter`, `add_fields`, `remove_fields`, `paginate`, `errors`, `retry`, `idempotent`, `idempotency_key`, `timeout`",
+            "7:5 unknown-field: unknown field `metod`, expected one of `description`, `method`, `path`, `smtp`, `base_url`, `input`, `query`, `headers`, `body`, `download`, `upload`, `output`, `records`, `fields`, `filter`, `add_fields`, `remove_fields`, `paginate`, `errors`, `retry`, `idempotent`, `idempotency_key`, `timeout`",
         ],
     },
     Case {
@@ -177,7 +177,7 @@ const CASES: &[Case] = &[
         name: "several structural errors are all reported",
         yaml: "connector: demo\nname: Demo\nbase_url: https://x\nauth: { none: {} }\nactions:\n  a: { method: GET, path: /a, colour: red }\n  b: { method: GOT, path: /b }\n  c: { method: GET }\n",
         errors: &[
-            "6:31 unknown-field: unknown field `colour`, expected one of `description`, `method`, `path`, `smtp`, `base_url`, `input`, `query`, `headers`, `body`, `output`, `records`, `fields`, `filter`, `add_fields`, `remove_fields`, `paginate`, `errors`, `retry`, `idempotent`, `idempotency_key`, `timeout`",
+            "6:31 unknown-field: unknown field `colour`, expected one of `description`, `method`, `path`, `smtp`, `base_url`, `input`, `query`, `headers`, `body`, `download`, `upload`, `output`, `records`, `fields`, `filter`, `add_fields`, `remove_fields`, `paginate`, `errors`, `retry`, `idempotent`, `idempotency_key`, `timeout`",
             "7:16 unknown-kind: unknown variant `GOT`, expected one of `GET`, `POST`, `PUT`, `PATCH`, `DELETE`, `HEAD`, `OPTIONS`",
             "8:6 missing-field: action `c` has no `path`",
         ],
@@ -381,7 +381,7 @@ const CASES: &[Case] = &[
         name: "step with no kind",
         yaml: "workflow: w\ntrigger: { manual: {} }\nsteps:\n  - id: a\n    timeout: 5s\n",
         errors: &[
-            "4:5 step-kind: step `a` does nothing: give it one of `action`, `set`, `condition`, `for_each`, `http`, `link`, `lookup`, `unlink`",
+            "4:5 step-kind: step `a` does nothing: give it one of `action`, `set`, `condition`, `for_each`, `http`, `link`, `lookup`, `unlink`, `fail`",
         ],
     },
     Case {
@@ -533,7 +533,7 @@ fn errors_in_several_places_of_one_file_are_all_reported() {
         vec![
             "5:15 template-syntax: invalid template: syntax error: unexpected end of input, expected expression",
             "7:20 unknown-action: connector `demo` has no action `nope`",
-            "10:5 unknown-field: unknown field `colour`, expected one of `id`, `name`, `if`, `action`, `set`, `condition`, `for_each`, `http`, `link`, `lookup`, `unlink`, `retry`, `timeout`, `on_error`",
+            "10:5 unknown-field: unknown field `colour`, expected one of `id`, `name`, `if`, `action`, `set`, `condition`, `for_each`, `http`, `link`, `lookup`, `unlink`, `fail`, `retry`, `timeout`, `on_error`",
         ]
     );
 }

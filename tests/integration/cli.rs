@@ -188,3 +188,50 @@ fn schedule_next_prints_firings_in_the_workflows_time_zone() {
     let not_cron = switchyard(&["schedule", "next", "github-issue-to-slack"], &repo());
     assert_eq!(not_cron.status.code(), Some(2));
 }
+
+/// `switchyard run` checks a manual workflow's input like the API does (defaults filled,
+/// unknown names refused), and a `fail` step ends the run with its message, once.
+#[test]
+fn run_checks_manual_input_and_a_fail_step_ends_the_run_with_its_message() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "w.yaml",
+        "workflow: book\ntrigger:\n  manual:\n    input:\n      id: { type: integer }\n      note: { type: string, default: none }\nsteps:\n  - id: echo\n    set: { note: \"{{ trigger.payload.note }}\" }\n  - id: refuse\n    if: \"trigger.payload.id > 10\"\n    fail: \"Appointment {{ trigger.payload.id }} is busy ({{ steps.echo.output.note }})\"\n  - id: after\n    set: { ok: true }\n",
+    );
+    let event = |json: &str| write(dir.path(), "e.json", json);
+    let specs = dir.path().to_str().unwrap().to_string();
+    let run = |e: &Path| {
+        switchyard(
+            &[
+                "run",
+                "book",
+                "--specs",
+                &specs,
+                "--event",
+                e.to_str().unwrap(),
+            ],
+            dir.path(),
+        )
+    };
+    let out = run(&event(r#"{"id": 3}"#));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("none"), "{stdout}");
+    let out = run(&event(r#"{"id": 42}"#));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{all}");
+    assert!(all.contains("Appointment 42 is busy (none)"), "{all}");
+    assert!(!all.contains("after"), "a step after `fail` ran: {all}");
+    let out = run(&event(r#"{"id": 1, "colour": "red"}"#));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no input `colour`"));
+}

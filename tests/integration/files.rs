@@ -25,6 +25,11 @@ actions:
     path: /files/{{ input.id }}
     input: { id: { type: string } }
     download: {}
+  download_redirected:
+    method: GET
+    path: /items/{{ input.id }}/content
+    input: { id: { type: string } }
+    download: { follow_redirect: true }
   put:
     method: PUT
     path: /files/{{ input.name }}
@@ -469,4 +474,62 @@ steps:
     // The journal holds the reference, not the content.
     assert!(stdout.contains("\"$file\""), "{stdout}");
     assert!(stdout.len() < 20_000, "the run output carries file content");
+}
+
+/// Graph-style downloads: `/content` answers 302 to a pre-authenticated URL on another
+/// host. With `follow_redirect` the file is fetched from there without the credentials;
+/// without it, a redirect is an error, never an empty success.
+#[tokio::test]
+async fn a_download_follows_one_redirect_without_credentials() {
+    let api = MockServer::start().await;
+    let blobs = MockServer::start().await;
+    let bytes = content(70_000);
+    Mock::given(method("GET"))
+        .and(path("/items/9/content"))
+        .respond_with(ResponseTemplate::new(302).insert_header(
+            "location",
+            format!("{}/blob/9?sig=abc", blobs.uri()).as_str(),
+        ))
+        .mount(&api)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/files/moved"))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", "/elsewhere"))
+        .mount(&api)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/blob/9"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "image/png")
+                .set_body_bytes(bytes.clone()),
+        )
+        .mount(&blobs)
+        .await;
+    let (_dir, files) = temp_files();
+    let interpreter = interpreter(&files, 10 << 20);
+    let conn = connection(&api);
+    let output = call(
+        &interpreter,
+        &conn,
+        "download_redirected",
+        json!({"id": "9"}),
+    )
+    .await
+    .unwrap();
+    let file = FileRef::from_json(&output).unwrap();
+    assert_eq!((file.name.as_str(), file.size), ("9", 70_000));
+    assert_eq!(std::fs::read(files.path(&file).unwrap()).unwrap(), bytes);
+    let fetched = &blobs.received_requests().await.unwrap()[0];
+    assert!(
+        !fetched.headers.contains_key("authorization"),
+        "credentials followed the redirect"
+    );
+    let error = call(&interpreter, &conn, "download", json!({"id": "moved"}))
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("redirects are not followed"),
+        "{error}"
+    );
 }

@@ -7,6 +7,8 @@ mod common;
 mod connections_cli;
 mod connector_tests;
 mod crash;
+mod dashboard;
+mod dashboard_browser;
 mod email;
 mod files;
 mod instances;

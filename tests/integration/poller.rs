@@ -151,47 +151,23 @@ async fn polls_emit_each_new_item_once() {
     assert_eq!(store.runs(None, 10).await.unwrap()[0].status, "succeeded");
 }
 
-/// A calendar-like incremental sync: the cursor is the sync token the last page hands out
-/// (Google's `nextSyncToken`), changes and cancellations arrive as runs (cancellations
+/// Incremental sync with the shipped Google Calendar connector (its `event_changed` poll
+/// trigger over `sync_events`): the cursor is the sync token the last page hands out
+/// (`nextSyncToken`), created, changed and cancelled events arrive as runs (cancellations
 /// marked `deleted`), and a `410 Gone` for an expired token makes the poll list everything
 /// again without emitting anything twice. Runs on SQLite and PostgreSQL.
 #[tokio::test]
 async fn sync_tokens_deletions_and_a_410_resync() {
-    const CALENDAR: &str = r#"connector: calendar
-name: Calendar
-config:
-  base_url: {}
-base_url: "{{ config.base_url }}"
-auth: { none: {} }
-pagination:
-  pages:
-    strategy:
-      cursor: { token: { body: $.nextPageToken }, param: pageToken }
-    max_pages: 10
-actions:
-  list_events:
-    method: GET
-    path: /events
-    input: { sync_token: { type: string, optional: true } }
-    query: { syncToken: "{{ input.sync_token }}" }
-    paginate: pages
-    records: $.items[*]
-triggers:
-  event_changed:
-    poll:
-      action: list_events
-      every: 1m
-      cursor: { response: $.nextSyncToken, input: sync_token }
-      dedupe: $.etag
-      resync_on: [410]
-      deleted: "record.status == 'cancelled'"
-"#;
-    const FLOW: &str = "workflow: on-event\ntrigger:\n  poll: { connector: calendar, trigger: event_changed, connection: main }\nsteps:\n  - id: note\n    set: { id: \"{{ trigger.item.id }}\" }\n";
+    let calendar = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("connectors/google-calendar.yaml"),
+    )
+    .unwrap();
+    const FLOW: &str = "workflow: on-event\ntrigger:\n  poll: { connector: google-calendar, trigger: event_changed, connection: main }\nsteps:\n  - id: note\n    set: { id: \"{{ trigger.item.id }}\" }\n";
     for t in super::common::TestStore::all("calendar sync").await {
         let api = MockServer::start().await;
         let event = |id: &str, etag: &str, status: &str| json!({ "id": id, "etag": etag, "status": status });
         // The first (full) listing, two pages; its last page hands out sync token s1.
-        Mock::given(path("/events"))
+        Mock::given(path("/calendars/primary/events"))
             .and(query_param_is_missing("syncToken"))
             .and(query_param_is_missing("pageToken"))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({
@@ -199,7 +175,7 @@ triggers:
             })))
             .mount(&api)
             .await;
-        Mock::given(path("/events"))
+        Mock::given(path("/calendars/primary/events"))
             .and(query_param_is_missing("syncToken"))
             .and(query_param("pageToken", "p2"))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({
@@ -208,7 +184,7 @@ triggers:
             .mount(&api)
             .await;
         // With s1: a changed (a), a cancelled (b) and a new (c) event; token s2.
-        Mock::given(path("/events"))
+        Mock::given(path("/calendars/primary/events"))
             .and(query_param("syncToken", "s1"))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({
                 "items": [event("a", "\"a-2\"", "confirmed"), event("b", "\"b-2\"", "cancelled"), event("c", "\"c-1\"", "confirmed")],
@@ -217,7 +193,7 @@ triggers:
             .mount(&api)
             .await;
         // s2 has expired.
-        Mock::given(path("/events"))
+        Mock::given(path("/calendars/primary/events"))
             .and(query_param("syncToken", "s2"))
             .respond_with(ResponseTemplate::new(410).set_body_json(
                 json!({"error": {"code": 410, "message": "Sync token is no longer valid"}}),
@@ -227,8 +203,8 @@ triggers:
 
         let compiled = compile_sources(&[
             SourceFile {
-                path: "calendar.yaml".into(),
-                text: CALENDAR.into(),
+                path: "google-calendar.yaml".into(),
+                text: calendar.clone(),
             },
             SourceFile {
                 path: "flow.yaml".into(),
@@ -241,15 +217,16 @@ triggers:
             compiled.diagnostics
         );
         let catalog = Arc::new(compiled.catalog.unwrap());
-        let conn = Connection::new(
+        let mut conn = Connection::new(
             "main",
-            catalog.connectors["calendar"].clone(),
-            json!({ "base_url": api.uri() })
-                .as_object()
-                .unwrap()
-                .clone(),
+            catalog.connectors["google-calendar"].clone(),
+            serde_json::Map::new(),
         )
         .unwrap();
+        conn.base_url = Some(api.uri());
+        conn.tokens = Some(Arc::new(switchyard::interpret::StaticToken(
+            "gcal-token".into(),
+        )));
         let store = t.store.clone();
         let client: Arc<dyn switchyard::interpret::HttpClient> =
             Arc::new(ReqwestClient::new().unwrap());

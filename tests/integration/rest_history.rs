@@ -554,3 +554,64 @@ async fn every_route_is_tenant_scoped_on_postgres() {
         every_route_is_tenant_scoped(TestStore::postgres(&url).await).await;
     }
 }
+
+/// `POST /api/v1/workflows/{id}/runs` starts a manual workflow with checked input; other
+/// triggers and bad input are refused and queue nothing.
+#[tokio::test]
+async fn a_manual_workflow_is_started_through_the_api_with_checked_input() {
+    let t = TestStore::sqlite().await;
+    let f = fixture(t.store.clone()).await;
+    let post = |path: String, body: &'static str| {
+        let request = reqwest::Client::new()
+            .post(format!("{}{path}", f.base))
+            .bearer_auth(&f.key)
+            .header("content-type", "application/json")
+            .body(body);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let text = response.text().await.unwrap_or_default();
+            let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            (status, body)
+        }
+    };
+    let before = f.store.runs(None, 100).await.unwrap().len();
+    let (status, body) = post("/api/v1/workflows/notify-failure/runs".into(), "{}").await;
+    assert_eq!(status, 400, "{body}");
+    let message = body.to_string();
+    assert!(
+        message.contains("`workflow` is required") && message.contains("`run_id` is required"),
+        "{message}"
+    );
+    let (status, body) = post(
+        "/api/v1/workflows/notify-failure/runs".into(),
+        r#"{"workflow": "w", "run_id": "r-1", "colour": "red"}"#,
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("no input `colour`"), "{body}");
+    let (status, body) = post("/api/v1/workflows/notify-failure/runs".into(), "[1]").await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = post(format!("/api/v1/workflows/{WORKFLOW}/runs"), "{}").await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(
+        f.store.runs(None, 100).await.unwrap().len(),
+        before,
+        "nothing queued"
+    );
+
+    let (status, body) = post(
+        "/api/v1/workflows/notify-failure/runs".into(),
+        r#"{"workflow": "w", "run_id": "r-1"}"#,
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["run_id"].as_str().unwrap();
+    let run = f.store.run(id).await.unwrap().unwrap();
+    assert_eq!(run.workflow, "notify-failure");
+    assert_eq!(
+        run.trigger["payload"],
+        json!({"workflow": "w", "run_id": "r-1", "error": null})
+    );
+    t.cleanup().await;
+}

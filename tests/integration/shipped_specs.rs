@@ -149,6 +149,10 @@ async fn every_shipped_action_renders_its_first_request() {
                     match (&field.allowed, &field.pattern) {
                         (Some(allowed), _) => allowed[0].clone(),
                         (None, Some(pattern)) => matching(pattern.as_str()).into(),
+                        // Sender addresses are parsed when an email is built.
+                        (None, None) if name.contains("from") || name.contains("email") => {
+                            "sample@example.com".into()
+                        }
                         (None, None) => sample(field.value_type),
                     }
                 });
@@ -166,14 +170,29 @@ async fn every_shipped_action_renders_its_first_request() {
             if matches!(action.transport, switchyard::plan::Transport::Smtp(_)) {
                 continue;
             }
+            // An email body is built whole: optional inputs (attachments) stay out.
+            let email = matches!(action.body, Some(switchyard::plan::BodyPlan::Email(_)));
             let input = action
                 .inputs
                 .iter()
+                .filter(|(_, i)| !email || i.required || i.default.is_some())
                 .map(|(n, i)| {
                     let v = i.default.clone().unwrap_or_else(|| match &i.allowed {
                         Some(allowed) => allowed[0].clone(),
                         None if i.value_type == switchyard::spec::common::ValueType::File => {
                             sample_file.clone()
+                        }
+                        // Email bodies need addresses where the sample has words.
+                        None if matches!(
+                            action.body,
+                            Some(switchyard::plan::BodyPlan::Email(_))
+                        ) && matches!(
+                            i.value_type,
+                            switchyard::spec::common::ValueType::String
+                                | switchyard::spec::common::ValueType::Any
+                        ) =>
+                        {
+                            "sample@example.com".into()
                         }
                         None => sample(i.value_type),
                     });

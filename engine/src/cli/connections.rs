@@ -267,12 +267,13 @@ pub fn run(args: ConnectionsArgs) -> ExitCode {
                     Ok(None) => return super::usage_error(ConnectionError::NotFound(name)),
                     Err(e) => return fail(e),
                 };
-                let connection = match service.open(&catalog, &row) {
-                    Ok(c) => c,
-                    Err(e) => return fail(e),
-                };
                 let client: Arc<dyn HttpClient> = match ReqwestClient::new() {
                     Ok(c) => Arc::new(c),
+                    Err(e) => return fail(e),
+                };
+                // OAuth connections get their token source (a refresh is stored).
+                let connection = match service.open_live(&catalog, &row, &client) {
+                    Ok(c) => c,
                     Err(e) => return fail(e),
                 };
                 let interpreter = Interpreter::new(client, Options::default());

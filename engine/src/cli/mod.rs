@@ -15,6 +15,7 @@ mod schedule;
 mod schema;
 mod serve;
 mod test;
+mod users;
 mod validate;
 mod webhook;
 
@@ -64,6 +65,8 @@ pub enum Command {
     Connections(connections::ConnectionsArgs),
     /// API keys for the REST API: create (printed once), list, revoke.
     Apikeys(apikeys::ApiKeysArgs),
+    /// Dashboard users: create (the password is asked for, only its hash stored).
+    Users(users::UsersArgs),
     /// Master keys for secrets at rest: generate, rotate.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -104,6 +107,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Connections(args) => connections::run(args),
         Command::Keys(command) => keys::run(command),
         Command::Apikeys(args) => apikeys::run(args),
+        Command::Users(args) => users::run(args),
         Command::Call(args) => call::run(args),
         Command::Webhook(command) => webhook::run(command),
         Command::Schedule(command) => schedule::run(command),

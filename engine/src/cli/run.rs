@@ -93,7 +93,20 @@ pub fn run(args: RunArgs) -> ExitCode {
             json!({ "scheduled_at": now, "fired_at": now, "schedule": plan.source })
         }
         WorkflowTriggerPlan::Poll { .. } => json!({ "item": event }),
-        WorkflowTriggerPlan::Manual { .. } => json!({ "payload": event }),
+        // Checked and defaulted like `POST /api/v1/workflows/{id}/runs`.
+        WorkflowTriggerPlan::Manual { input } => {
+            let Some(given) = event.as_object().cloned() else {
+                return super::usage_error("--event of a manual workflow must be a JSON object");
+            };
+            match crate::interpret::connection::check_values(
+                input,
+                given,
+                &format!("workflow `{}`", workflow.id),
+            ) {
+                Ok(payload) => json!({ "payload": payload }),
+                Err(problems) => return super::usage_error(problems.join("; ")),
+            }
+        }
     };
     let client: Arc<dyn HttpClient> = match ReqwestClient::new() {
         Ok(c) => Arc::new(c),

@@ -327,6 +327,7 @@ pub fn compile_action(
     ok.then_some(())?;
     Some(ActionPlan {
         name: name.to_string(),
+        description: action.description.clone(),
         transport: transport?,
         method,
         base_url: base_url?,

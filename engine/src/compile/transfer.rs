@@ -164,6 +164,7 @@ pub fn download(
     let plan = DownloadPlan {
         name: name?,
         content_type: content_type?,
+        follow_redirect: spec.follow_redirect,
     };
     ok.then_some(plan)
 }

@@ -463,6 +463,7 @@ impl StepContext<'_> {
                 step.link.is_some(),
                 step.lookup.is_some(),
                 step.unlink.is_some(),
+                step.fail.is_some(),
             ])
             .filter(|(_, present)| *present)
             .map(|(k, _)| *k)
@@ -697,6 +698,11 @@ impl StepContext<'_> {
                 key: key?,
                 connection: l.connection.clone(),
             });
+        }
+        if let Some(message) = &step.fail {
+            return tc
+                .template(&message.0, scope, &path.key("fail"), r)
+                .map(StepKind::Fail);
         }
         None
     }

@@ -78,47 +78,9 @@ impl StoredConnections {
     fn with_tokens(
         &self,
         row: &crate::store::ConnectionRow,
-        mut connection: Connection,
+        connection: Connection,
     ) -> Result<Connection, super::ConnectionError> {
-        let Some(tokens) = self.service.tokens(row)? else {
-            // Client credentials need no stored tokens: the connection's own client id
-            // and secret buy them.
-            let plan = connection.connector.auth.iter().find_map(|a| match a {
-                crate::plan::AuthPlan::OAuth2ClientCredentials(p) => Some(p.clone()),
-                _ => None,
-            });
-            if let Some(plan) = plan {
-                let vars = crate::runtime::connection_vars(&connection);
-                connection.tokens = Some(Arc::new(crate::oauth::ClientCredentialsSource::new(
-                    row.connector.clone(),
-                    plan,
-                    vars,
-                    self.http.clone(),
-                )));
-            }
-            return Ok(connection);
-        };
-        connection.granted = crate::interpret::Granted {
-            scope: tokens.scope.clone(),
-            extra: tokens.extra.clone(),
-        };
-        let plan = connection.connector.auth.iter().find_map(|a| match a {
-            crate::plan::AuthPlan::OAuth2(p) => Some(p.clone()),
-            _ => None,
-        });
-        if let Some(plan) = plan {
-            let vars = crate::runtime::connection_vars(&connection);
-            connection.tokens = Some(Arc::new(crate::oauth::StoredTokenSource::new(
-                row.id.clone(),
-                row.connector.clone(),
-                plan,
-                vars,
-                tokens,
-                self.service.clone(),
-                self.http.clone(),
-            )));
-        }
-        Ok(connection)
+        self.service.with_tokens(row, connection, &self.http)
     }
 
     /// Refreshes every few seconds until `shutdown`.

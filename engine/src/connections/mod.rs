@@ -197,6 +197,65 @@ impl ConnectionService {
         Ok(connection)
     }
 
+    /// Gives an OAuth connection its token source (refreshing, single-flight).
+    pub fn with_tokens(
+        &self,
+        row: &crate::store::ConnectionRow,
+        mut connection: Connection,
+        http: &Arc<dyn crate::interpret::HttpClient>,
+    ) -> Result<Connection, ConnectionError> {
+        let Some(tokens) = self.tokens(row)? else {
+            // Client credentials need no stored tokens: the connection's own client id
+            // and secret buy them.
+            let plan = connection.connector.auth.iter().find_map(|a| match a {
+                crate::plan::AuthPlan::OAuth2ClientCredentials(p) => Some(p.clone()),
+                _ => None,
+            });
+            if let Some(plan) = plan {
+                let vars = crate::runtime::connection_vars(&connection);
+                connection.tokens = Some(Arc::new(crate::oauth::ClientCredentialsSource::new(
+                    row.connector.clone(),
+                    plan,
+                    vars,
+                    http.clone(),
+                )));
+            }
+            return Ok(connection);
+        };
+        connection.granted = crate::interpret::Granted {
+            scope: tokens.scope.clone(),
+            extra: tokens.extra.clone(),
+        };
+        let plan = connection.connector.auth.iter().find_map(|a| match a {
+            crate::plan::AuthPlan::OAuth2(p) => Some(p.clone()),
+            _ => None,
+        });
+        if let Some(plan) = plan {
+            let vars = crate::runtime::connection_vars(&connection);
+            connection.tokens = Some(Arc::new(crate::oauth::StoredTokenSource::new(
+                row.id.clone(),
+                row.connector.clone(),
+                plan,
+                vars,
+                tokens,
+                self.clone(),
+                http.clone(),
+            )));
+        }
+        Ok(connection)
+    }
+
+    /// A stored connection ready for calls: unsealed, and for OAuth its token source.
+    pub fn open_live(
+        &self,
+        catalog: &Catalog,
+        row: &ConnectionRow,
+        http: &Arc<dyn crate::interpret::HttpClient>,
+    ) -> Result<Connection, ConnectionError> {
+        let connection = self.open(catalog, row)?;
+        self.with_tokens(row, connection, http)
+    }
+
     fn unseal_map(
         &self,
         row: &ConnectionRow,

@@ -146,6 +146,8 @@ pub(super) struct Judging {
     pub(super) repeatable: bool,
     /// The request carries no credentials: a 401 is a failure, never a token refresh.
     pub(super) without_auth: bool,
+    /// A redirect is an answer (a download that follows it).
+    pub(super) redirect_ok: bool,
 }
 
 impl Prepared<'_> {
@@ -363,7 +365,10 @@ impl Interpreter {
                     &limiter,
                     sink,
                     &mut outcome,
-                    Judging::default(),
+                    Judging {
+                        redirect_ok: action.download.as_ref().is_some_and(|d| d.follow_redirect),
+                        ..Judging::default()
+                    },
                 )
                 .await?;
             outcome.pages += 1;
@@ -373,6 +378,22 @@ impl Interpreter {
                 return Ok(outcome);
             }
             if let Some(download) = &action.download {
+                let followed = self
+                    .follow_download_redirect(
+                        conn,
+                        &mut p,
+                        &vars,
+                        &response,
+                        &request,
+                        &limiter,
+                        sink,
+                        &mut outcome,
+                    )
+                    .await?;
+                let (response, url) = match followed {
+                    Some((followed, url)) => (followed, url),
+                    None => (response, request.url.clone()),
+                };
                 let saved = response
                     .file
                     .clone()
@@ -384,13 +405,8 @@ impl Interpreter {
                     .clone()
                     .with("response", response_value(&response, body.clone()))
                     .context();
-                let file = super::transfer::downloaded(
-                    download,
-                    saved,
-                    &response.headers,
-                    &request.url,
-                    &ctx,
-                )?;
+                let file =
+                    super::transfer::downloaded(download, saved, &response.headers, &url, &ctx)?;
                 outcome.output = file.to_json();
                 return Ok(outcome);
             }
@@ -552,7 +568,10 @@ impl Interpreter {
                         .clone()
                         .with("response", response_value(&response, body.clone()))
                         .context();
-                    let verdict = if judging.resume_incomplete_ok && response.status == 308 {
+                    let verdict = if (judging.resume_incomplete_ok && response.status == 308)
+                        || (judging.redirect_ok
+                            && matches!(response.status, 301 | 302 | 303 | 307 | 308))
+                    {
                         Verdict::Success
                     } else {
                         match retry::classify(

@@ -65,6 +65,12 @@ pub fn classify(
     }
     if status >= 400 {
         Verdict::Fail(default_message(status, body))
+    } else if (300..400).contains(&status) {
+        // Redirects are not followed (a redirect to another host must not receive the
+        // credentials), so a 3xx is not the answer the action asked for.
+        Verdict::Fail(format!(
+            "HTTP {status}: the provider redirected the request, and redirects are not followed"
+        ))
     } else {
         Verdict::Success
     }

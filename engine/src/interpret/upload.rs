@@ -73,6 +73,7 @@ impl Interpreter {
                 resume_incomplete_ok: !(last && plan.finish.is_none()),
                 repeatable: true,
                 without_auth: !plan.chunk.auth,
+                redirect_ok: false,
             };
             let ctx = vars.context();
             let mut request = self.upload_request(conn, p, &plan.chunk, &ctx, Some(body))?;
@@ -178,5 +179,73 @@ impl Interpreter {
             max_response_bytes: self.options.max_response_bytes,
             save_to: None,
         })
+    }
+}
+
+impl Interpreter {
+    /// A download answered with a redirect (and `follow_redirect`): fetches the location
+    /// once, without the connection's credentials, saving its body. `None` when the
+    /// response was not a redirect.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn follow_download_redirect(
+        &self,
+        conn: &Connection,
+        p: &mut Prepared<'_>,
+        vars: &Vars,
+        response: &HttpResponse,
+        request: &HttpRequest,
+        limiter: &Option<Arc<DefaultDirectRateLimiter>>,
+        sink: &mut dyn Sink,
+        outcome: &mut Outcome,
+    ) -> Result<Option<(HttpResponse, url::Url)>, ActionError> {
+        if !(300..400).contains(&response.status) {
+            return Ok(None);
+        }
+        let location = response
+            .header("location")
+            .ok_or_else(|| ActionError::Provider {
+                status: response.status,
+                message: format!("HTTP {}: a redirect without a Location", response.status),
+                reauth: false,
+                attempts: 1,
+            })?;
+        let url = request
+            .url
+            .join(location)
+            .map_err(|e| ActionError::Url(format!("redirect location: {e}")))?;
+        if !matches!(url.scheme(), "https" | "http") {
+            return Err(ActionError::Url(
+                "the redirect is not to an HTTP(S) URL".into(),
+            ));
+        }
+        let mut follow = HttpRequest {
+            method: reqwest::Method::GET,
+            url: url.clone(),
+            headers: Vec::new(),
+            body: None,
+            timeout: request.timeout,
+            max_response_bytes: request.max_response_bytes,
+            save_to: request.save_to.clone(),
+        };
+        let pending = self.spawn(&follow, limiter, p.budget(), &conn.connector.id)?;
+        let judging = Judging {
+            repeatable: true,
+            without_auth: true,
+            ..Judging::default()
+        };
+        let (followed, _, _) = self
+            .complete(
+                conn,
+                p,
+                vars,
+                &mut follow,
+                pending,
+                limiter,
+                sink,
+                outcome,
+                judging,
+            )
+            .await?;
+        Ok(Some((followed, url)))
     }
 }

@@ -104,6 +104,32 @@ impl StoredTokenSource {
         Ok(fresh)
     }
 
+    /// Records the refresh in the tenant's activity log (for the dashboard).
+    async fn log_refresh(&self, outcome: &str, error: Option<&OAuthError>) {
+        let store = &self.service.store;
+        let Ok(Some(row)) = store.connection_by_id(&self.connection_id).await else {
+            return;
+        };
+        let detail = match error {
+            None => "the access token was refreshed".to_string(),
+            Some(e) => e.to_string(),
+        };
+        store
+            .add_activity(crate::store::accounts::NewActivity {
+                tenant: &row.tenant,
+                kind: "token_refresh",
+                connector: &row.connector,
+                connection: &row.name,
+                outcome: if outcome == "refreshed" {
+                    "ok"
+                } else {
+                    "failed"
+                },
+                detail: &detail,
+            })
+            .await;
+    }
+
     async fn refresh_or_mark(
         &self,
         state: &mut State,
@@ -117,14 +143,13 @@ impl StoredTokenSource {
             return Ok(token);
         }
         let refreshed = self.refresh(&current).await;
-        crate::metrics::token_refresh(
-            &self.connector,
-            match &refreshed {
-                Ok(_) => "refreshed",
-                Err(OAuthError::InvalidGrant(_)) => "needs_reauth",
-                Err(_) => "failed",
-            },
-        );
+        let outcome = match &refreshed {
+            Ok(_) => "refreshed",
+            Err(OAuthError::InvalidGrant(_)) => "needs_reauth",
+            Err(_) => "failed",
+        };
+        crate::metrics::token_refresh(&self.connector, outcome);
+        self.log_refresh(outcome, refreshed.as_ref().err()).await;
         match refreshed {
             Ok(fresh) => {
                 let token = fresh.access_token.clone();

@@ -116,6 +116,8 @@ pub struct TokenResponsePlan {
 #[derive(Debug, Clone)]
 pub struct ActionPlan {
     pub name: String,
+    /// What the action does (for the catalog and the dashboard).
+    pub description: Option<String>,
     /// How the action reaches the provider. The request fields below (method, path,
     /// query, headers, body, pagination) describe HTTP actions; an email action has none.
     pub transport: Transport,

@@ -46,6 +46,8 @@ pub type EmailBodyPlan = SmtpMessagePlan;
 pub struct DownloadPlan {
     pub name: Option<CompiledTemplate>,
     pub content_type: Option<CompiledTemplate>,
+    /// Follow one redirect, without credentials.
+    pub follow_redirect: bool,
 }
 
 /// A chunked upload after the action's request opened the session.

@@ -112,6 +112,8 @@ pub enum StepKind {
         key: CompiledTemplate,
         connection: String,
     },
+    /// Ends the run as failed with the rendered message.
+    Fail(CompiledTemplate),
 }
 
 /// Step retries with defaults filled in.
@@ -135,6 +137,7 @@ impl StepKind {
             StepKind::Link { .. } => "link",
             StepKind::Lookup { .. } => "lookup",
             StepKind::Unlink { .. } => "unlink",
+            StepKind::Fail(_) => "fail",
         }
     }
 }

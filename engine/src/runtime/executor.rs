@@ -517,6 +517,12 @@ impl Engine {
                         |l| json!({ "external_id": l.external_id, "object_type": l.object_type }),
                     ))
                 }
+                StepKind::Fail(message) => {
+                    let message = render::render_text(message, &ctx)
+                        .map_err(|e| e.to_string())?
+                        .unwrap_or_else(|| format!("step `{}` failed the run", step.id));
+                    Err(StepError::permanent(message))
+                }
                 StepKind::Unlink { key, connection } => {
                     let key = link_text("key", key, &ctx)?;
                     let removed = self

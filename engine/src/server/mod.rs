@@ -6,6 +6,7 @@
 
 pub mod api;
 mod catalog;
+pub mod dashboard;
 mod oauth;
 pub mod rest;
 pub mod webhooks;
@@ -108,6 +109,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/events/{id}", get(rest::show_event))
         .route("/api/v1/summary", get(rest::summary))
         .route("/api/v1/links", get(rest::list_links))
+        .merge(dashboard::routes())
         .with_state(state)
 }
 

@@ -169,6 +169,14 @@ async fn receive_delivery(
         } => {
             tracing::info!(%connector, %connection, status, "webhook handshake answered");
             crate::metrics::webhook(metric_connector, "handshake");
+            log(
+                &state,
+                &target,
+                "handshake",
+                "answered",
+                &format!("HTTP {status}"),
+            )
+            .await;
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
             let mut response =
                 (status, [(header::CONTENT_TYPE, content_type)], body).into_response();
@@ -185,11 +193,27 @@ async fn receive_delivery(
         Reception::Rejected(reason) => {
             tracing::warn!(%connector, %connection, %reason, "webhook rejected");
             crate::metrics::webhook_rejected(metric_connector, reason.kind());
+            log(
+                &state,
+                &target,
+                "webhook_rejected",
+                "rejected",
+                &reason.to_string(),
+            )
+            .await;
             text(StatusCode::UNAUTHORIZED, "invalid signature\n")
         }
         Reception::Invalid(reason) => {
             tracing::warn!(%connector, %connection, %reason, "webhook payload invalid");
             crate::metrics::webhook(metric_connector, "invalid");
+            log(
+                &state,
+                &target,
+                "webhook_rejected",
+                "invalid",
+                &reason.to_string(),
+            )
+            .await;
             text(StatusCode::BAD_REQUEST, "invalid payload\n")
         }
         Reception::Event(event) => {
@@ -207,6 +231,14 @@ async fn receive_delivery(
                 Ok(Delivery::Duplicate) => {
                     tracing::info!(%connector, %connection, event_id = %id, "duplicate webhook");
                     crate::metrics::webhook(metric_connector, "duplicate");
+                    log(
+                        &state,
+                        &target,
+                        "webhook_duplicate",
+                        "duplicate",
+                        &format!("event id {id}"),
+                    )
+                    .await;
                     accepted(plan, "duplicate\n")
                 }
                 Ok(Delivery::Overloaded { retry_after }) => {
@@ -229,6 +261,23 @@ async fn receive_delivery(
                 }
             }
         }
+    }
+}
+
+/// Records a delivery that did not become an event in the activity log (the dashboard's
+/// events page); webhook connections belong to the default tenant.
+async fn log(state: &AppState, target: &WebhookTarget, kind: &str, outcome: &str, detail: &str) {
+    if let Some(store) = &state.store {
+        store
+            .add_activity(crate::store::accounts::NewActivity {
+                tenant: crate::store::DEFAULT_TENANT,
+                kind,
+                connector: &target.connector.id,
+                connection: &target.connection,
+                outcome,
+                detail,
+            })
+            .await;
     }
 }
 

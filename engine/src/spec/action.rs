@@ -156,7 +156,7 @@ pub enum BodySpec {
     Multipart(MultipartBody),
     /// An email message (RFC 5322, `message/rfc822`), for APIs that send or import MIME
     /// mail. Example: `email: { from: "{{ input.from }}", to: "{{ input.to }}", subject: "{{ input.subject }}", text: "{{ input.text }}" }`.
-    Email(super::smtp::MessageSpec),
+    Email(Box<super::smtp::MessageSpec>),
 }
 
 /// A body that is one file.
@@ -232,6 +232,11 @@ pub struct DownloadSpec {
     /// Example: `content_type: application/pdf`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<Template>,
+    /// Follow one redirect (301, 302, 303, 307, 308) to the file's real location, a
+    /// pre-authenticated URL (Microsoft Graph's `/content` answers 302). The connection's
+    /// credentials are never sent there. Example: `follow_redirect: true`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub follow_redirect: bool,
 }
 
 /// A chunked (resumable) upload. The action's own request opens the session; its response
@@ -248,9 +253,11 @@ pub struct UploadSpec {
     /// Bytes per chunk: a number with `KiB` or `MiB`. Providers set multiples (Graph
     /// 320 KiB, Google 256 KiB). Example: `chunk_size: 8MiB`.
     pub chunk_size: ByteSizeText,
-    /// The request sending each chunk (the chunk's bytes are its body).
+    /// The request sending each chunk (the chunk's bytes are its body). Example:
+    /// `chunk: { method: PUT, url: "{{ session.headers.location }}", headers: { Content-Range: "bytes {{ chunk.start }}-{{ chunk.end }}/{{ file.size }}" } }`.
     pub chunk: UploadRequestSpec,
-    /// A request after the last chunk that commits the upload (Dropbox's `finish`).
+    /// A request after the last chunk that commits the upload (Dropbox's `finish`). Example:
+    /// `finish: { method: POST, path: /2/files/upload_session/finish, headers: { Dropbox-API-Arg: "..." } }`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finish: Option<UploadRequestSpec>,
 }

@@ -60,6 +60,10 @@ pub struct StepSpec {
     /// Example: `unlink: { key: "appointment:{{ trigger.payload.id }}", connection: acme-calendar }`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unlink: Option<LookupStep>,
+    /// End the run as failed with this message (a template), without retries; give it an
+    /// `if`. Example: `fail: "Appointment {{ trigger.payload.id }} overlaps a busy slot"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail: Option<Template>,
     /// Retries of this step when it fails. Example: `retry: { attempts: 5, backoff: exponential }`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<StepRetry>,
@@ -73,7 +77,7 @@ pub struct StepSpec {
 }
 
 /// The step kinds, in the order they are listed in messages.
-pub const STEP_KINDS: [&str; 8] = [
+pub const STEP_KINDS: [&str; 9] = [
     "action",
     "set",
     "condition",
@@ -82,6 +86,7 @@ pub const STEP_KINDS: [&str; 8] = [
     "link",
     "lookup",
     "unlink",
+    "fail",
 ];
 
 /// A link between a local key and a provider object.

@@ -2,6 +2,8 @@
 //! the data. A closed set of two, dispatched by `match`: every method has the same
 //! meaning on both, and the store test suite runs against both.
 
+use super::accounts::{ActivityRow, NewActivity, SessionRow, UserRow};
+use super::now_ms;
 use super::{
     Accepted, ApiKeyRow, ClaimedRun, ConnectionRow, EventFilter, EventRecord, InstanceRow, LinkRow,
     NewEvent, NewRun, OAuthState, PgStore, Reseal, RunFilter, RunRecord, SqliteStore, StepRecord,
@@ -403,6 +405,62 @@ impl Store {
     }
     pub async fn api_keys(&self, tenant: Option<&str>) -> Result<Vec<ApiKeyRow>, StoreError> {
         dispatch!(self.api_keys(tenant))
+    }
+
+    // Dashboard accounts and the activity log (store/accounts.rs).
+    pub async fn insert_user(&self, user: &UserRow) -> Result<(), StoreError> {
+        dispatch!(self.insert_user(user))
+    }
+    pub async fn user(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
+        dispatch!(self.user(username))
+    }
+    pub async fn insert_session(&self, session: &SessionRow) -> Result<(), StoreError> {
+        dispatch!(self.insert_session(session))
+    }
+    pub async fn session(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<SessionRow>, StoreError> {
+        dispatch!(self.session(token_hash, now))
+    }
+    pub async fn delete_session(&self, token_hash: &str, now: i64) -> Result<(), StoreError> {
+        dispatch!(self.delete_session(token_hash, now))
+    }
+    /// Records an activity entry; a failure is logged, never the caller's problem (the
+    /// log must not make a webhook or a check fail).
+    pub async fn add_activity(&self, entry: NewActivity<'_>) {
+        let at = now_ms();
+        let result = match self {
+            Store::Sqlite(s) => s.add_activity(entry, at).await,
+            Store::Postgres(s) => s.add_activity(entry, at).await,
+        };
+        if let Err(error) = result {
+            tracing::warn!(%error, kind = entry.kind, "activity not recorded");
+        }
+    }
+    pub async fn runs_per_hour(
+        &self,
+        tenant: &str,
+        since: i64,
+    ) -> Result<Vec<(i64, String, i64)>, StoreError> {
+        dispatch!(self.runs_per_hour(tenant, since))
+    }
+    pub async fn runs_by_workflow(
+        &self,
+        tenant: &str,
+        since: i64,
+    ) -> Result<Vec<(String, String, i64)>, StoreError> {
+        dispatch!(self.runs_by_workflow(tenant, since))
+    }
+    pub async fn activity(
+        &self,
+        tenant: &str,
+        kind: Option<&str>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<ActivityRow>, StoreError> {
+        dispatch!(self.activity(tenant, kind, before, limit))
     }
     pub async fn poll_cursor(&self, workflow: &str) -> Result<Option<Option<Json>>, StoreError> {
         dispatch!(self.poll_cursor(workflow))

@@ -11,6 +11,7 @@
 //! Must never hold a secret: callers pass redacted documents and sealed credentials only.
 
 use serde_json::Value as Json;
+pub mod accounts;
 mod backend;
 mod postgres;
 mod reads;

@@ -242,7 +242,9 @@ pub async fn check_connection(
     let service = &flow.connections;
     let row = tenant_connection(&service.store, &principal.tenant, &name).await?;
     let catalog = state.catalog.current();
-    let connection = service.open(&catalog, &row).map_err(ApiError::internal)?;
+    let connection = service
+        .open_live(&catalog, &row, &flow.http)
+        .map_err(ApiError::internal)?;
     let interpreter = crate::interpret::Interpreter::new(flow.http.clone(), Default::default());
     use crate::connections::CheckOutcome;
     let checked = service

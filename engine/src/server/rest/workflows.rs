@@ -40,7 +40,7 @@ pub struct WorkflowInfo {
 }
 
 impl WorkflowInfo {
-    fn new(state: &AppState, w: &WorkflowPlan) -> Self {
+    pub(crate) fn new(state: &AppState, w: &WorkflowPlan) -> Self {
         let (trigger, webhook_path, next_firing) = match &w.trigger {
             WorkflowTriggerPlan::Webhook {
                 connector, event, ..

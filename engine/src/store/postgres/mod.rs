@@ -13,7 +13,9 @@ mod accounts;
 mod instances;
 mod queue;
 mod triggers;
+mod users;
 
+use super::accounts::{ActivityRow, SessionRow, UserRow};
 use super::reads::decode_link;
 use super::rows::{
     ApiKeyRow, Columns, ConnectionRow, OAuthState, Reseal, StepRow, api_key_columns,
@@ -117,3 +119,4 @@ impl PgStore {
 }
 
 super::reads::impl_reads!(PgStore);
+super::accounts::impl_account_reads!(PgStore);

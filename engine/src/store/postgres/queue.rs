@@ -329,6 +329,14 @@ impl PgStore {
             .bind(cutoff)
             .execute(&mut *tx)
             .await?;
+        sqlx::query("DELETE FROM activity WHERE at < $1")
+            .bind(cutoff)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(deleted)
     }

@@ -9,10 +9,12 @@ mod polls;
 mod queue;
 mod retention;
 mod schedules;
+mod users;
 mod writer;
 
 pub use writer::MAX_BATCH;
 
+use super::accounts::{ActivityRow, SessionRow, UserRow};
 use super::reads::decode_link;
 use super::rows::{
     ApiKeyRow, Columns, ConnectionRow, OAuthState, Reseal, StepRow, api_key_columns,
@@ -95,3 +97,4 @@ impl SqliteStore {
 }
 
 super::reads::impl_reads!(SqliteStore);
+super::accounts::impl_account_reads!(SqliteStore);

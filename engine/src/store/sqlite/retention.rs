@@ -39,6 +39,8 @@ impl SqliteStore {
                 )?;
                 c.execute("DELETE FROM dedupe_keys WHERE expires_at <= ?1", [now_ms])?;
                 c.execute("DELETE FROM cron_firings WHERE nominal < ?1", [cutoff])?;
+                c.execute("DELETE FROM activity WHERE at < ?1", [cutoff])?;
+                c.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now_ms])?;
                 Ok(deleted as u64)
             })
             .await?;
