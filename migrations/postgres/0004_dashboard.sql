@@ -28,3 +28,9 @@ CREATE TABLE activity (
 );
 CREATE INDEX activity_by_tenant ON activity (tenant, id);
 CREATE INDEX activity_by_kind ON activity (tenant, kind, id);
+
+-- What each step was given, shown on the dashboard's run page.
+ALTER TABLE steps ADD COLUMN input TEXT;
+
+-- The dashboard's events page counts a day of events by tenant.
+CREATE INDEX events_by_tenant_time ON events (tenant, received_at);

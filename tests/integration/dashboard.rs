@@ -51,6 +51,36 @@ async fn site(store: Store) -> Site {
         })
         .await
         .unwrap();
+    // new-issues-digest polls through acme-github: its first poll is the connection's sync.
+    store
+        .commit_poll(
+            "new-issues-digest",
+            None,
+            Some(&serde_json::json!("2026-01-01T00:00:00Z")),
+            &[],
+            std::time::Duration::from_secs(60),
+            false,
+        )
+        .await
+        .unwrap();
+    // A journaled step with its input: shown on the run page, the token masked.
+    store
+        .record_step(
+            &run,
+            &switchyard::store::StepRecord {
+                step_id: "alert".into(),
+                status: "failed".into(),
+                attempts: 2,
+                output: None,
+                error: Some("HTTP 500 from slack".into()),
+                input: Some(
+                    serde_json::json!({ "channel": "#ops-room", "api_token": "tok-secret-1" }),
+                ),
+            },
+            switchyard::store::now_ms(),
+        )
+        .await
+        .unwrap();
     create_user(&store, "ana", "default", PASSWORD)
         .await
         .unwrap();
@@ -209,6 +239,16 @@ async fn check_site(t: TestStore) {
     }
     let (_, connections, _) = get(&site, &ana, "/connections").await;
     assert!(connections.contains("acme-github"));
+    assert!(
+        connections.contains("just now"),
+        "no last sync: {connections}"
+    );
+    let (_, run_page, _) = get(&site, &ana, &format!("/runs/{}", site.run)).await;
+    assert!(run_page.contains("#ops-room") && run_page.contains("HTTP 500 from slack"));
+    assert!(
+        !run_page.contains("tok-secret-1"),
+        "a token in a step input is shown"
+    );
 
     // State changes are POSTs with the session's CSRF token: without it, 403 and nothing
     // changes; a GET on the same path is not a way around it.
@@ -293,4 +333,99 @@ async fn check_site(t: TestStore) {
     let (status, _, _) = get(&site, &ana, "/runs").await;
     assert_eq!(status, 303);
     t.cleanup().await;
+}
+
+/// The counters behind the overview and the workflows page stay exact through a run's
+/// life: finished, retried (uncounted), finished again, and deleted by retention.
+#[tokio::test]
+async fn finished_run_counters_follow_every_status_change() {
+    for t in TestStore::all("the dashboard's run counters").await {
+        let store = &t.store;
+        let since = switchyard::store::now_ms() - 3_600_000;
+        let total = |counts: Vec<(i64, String, String, i64)>, status: &str| -> i64 {
+            counts
+                .iter()
+                .filter(|c| c.1 == "w" && c.2 == status)
+                .map(|c| c.3)
+                .sum()
+        };
+        let run = store
+            .queue_run(&NewRun {
+                workflow: "w".into(),
+                spec_hash: "h".into(),
+                trigger: serde_json::json!({}),
+            })
+            .await
+            .unwrap();
+        let claimed = store
+            .claim_run("test", std::time::Duration::from_secs(60))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(claimed.id, run);
+        assert_eq!(
+            total(
+                store.finished_counts("default", since).await.unwrap(),
+                "failed"
+            ),
+            0
+        );
+        store.finish_run(&run, false, Some("boom")).await.unwrap();
+        let counts = store.finished_counts("default", since).await.unwrap();
+        assert_eq!(
+            (total(counts.clone(), "failed"), total(counts, "succeeded")),
+            (1, 0),
+            "{}",
+            t.backend
+        );
+        assert!(store.retry_run(&run).await.unwrap());
+        assert_eq!(
+            total(
+                store.finished_counts("default", since).await.unwrap(),
+                "failed"
+            ),
+            0,
+            "{}",
+            t.backend
+        );
+        store
+            .claim_run("test", std::time::Duration::from_secs(60))
+            .await
+            .unwrap()
+            .unwrap();
+        store.finish_run(&run, true, None).await.unwrap();
+        let counts = store.finished_counts("default", since).await.unwrap();
+        assert_eq!(
+            (total(counts.clone(), "failed"), total(counts, "succeeded")),
+            (0, 1),
+            "{}",
+            t.backend
+        );
+        assert!(
+            store
+                .finished_counts("other", since)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // Retention deletes it (older than zero seconds, at a time after it finished).
+        store
+            .prune(
+                switchyard::store::now_ms() + 10_000,
+                std::time::Duration::ZERO,
+                0,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            total(
+                store.finished_counts("default", since).await.unwrap(),
+                "succeeded"
+            ),
+            0,
+            "{}",
+            t.backend
+        );
+        t.cleanup().await;
+    }
 }

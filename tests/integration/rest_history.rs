@@ -107,6 +107,7 @@ async fn fixture(store: Store) -> Fixture {
             attempts: if ok { 1 } else { 3 },
             output: ok.then(|| json!({ "ts": "1.2" })),
             error: (!ok).then(|| "HTTP 500 from slack".to_string()),
+            input: None,
         };
         let now = switchyard::store::now_ms();
         store

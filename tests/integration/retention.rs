@@ -27,6 +27,7 @@ async fn finished_runs(store: &Store, workflow: &str, n: usize, padding: usize) 
             attempts: 1,
             output: Some(json!({ "pad": "y".repeat(padding) })),
             error: None,
+            input: None,
         };
         store.record_step(&id, &step, 0).await.unwrap();
         store.finish_run(&id, true, None).await.unwrap();

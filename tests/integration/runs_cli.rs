@@ -71,6 +71,7 @@ async fn runs_list_show_retry_and_replay() {
             attempts: 1,
             output: (status == "succeeded").then(|| json!(1)),
             error: (status == "failed").then(|| "boom".to_string()),
+            input: None,
         };
         store.record_step(&id, &record, 0).await.unwrap();
     }

@@ -38,6 +38,7 @@ fn step(id: &str, status: &str) -> StepRecord {
         attempts: 1,
         output: (status == "succeeded").then(|| json!({ "step": id })),
         error: (status == "failed").then(|| "boom".to_string()),
+        input: None,
     }
 }
 

@@ -88,9 +88,22 @@ struct RunState {
     /// Loop variables of enclosing `for_each` steps.
     loops: Vec<(String, Json)>,
     journal: HashMap<String, StepRecord>,
+    /// The input of the step attempt under way (set where a step renders it).
+    step_input: std::sync::Mutex<Option<Json>>,
 }
 
 impl RunState {
+    /// Remembers what the current step was given, for its journal record.
+    fn set_input(&self, input: Json) {
+        if let Ok(mut slot) = self.step_input.lock() {
+            *slot = Some(input);
+        }
+    }
+
+    fn take_input(&self) -> Option<Json> {
+        self.step_input.lock().ok().and_then(|mut slot| slot.take())
+    }
+
     fn context(&self) -> minijinja::Value {
         let mut vars = Vars::new()
             .with("trigger", value::from_shared(self.trigger.clone()))
@@ -175,6 +188,7 @@ impl Engine {
                 .cloned()
                 .map(|s| (s.step_id.clone(), s))
                 .collect(),
+            step_input: std::sync::Mutex::new(None),
         };
         state.vars = std::sync::Arc::new(self.workflow_vars(&plan, &state)?);
         let steps = async { self.run_steps(&plan.steps, &mut state, String::new()).await };
@@ -235,13 +249,16 @@ impl Engine {
                             attempts: 0,
                             output: None,
                             error: None,
+                            input: None,
                         };
                         self.journal(state, step, record, started).await?;
                         continue;
                     }
                 }
                 // An interrupted nested step is not journaled as failed: the run resumes.
+                state.take_input();
                 let (result, attempts) = self.attempt(step, state, &key).await?;
+                let input = state.take_input();
                 let record = match &result {
                     Ok(output) => StepRecord {
                         step_id: key.clone(),
@@ -249,6 +266,7 @@ impl Engine {
                         attempts,
                         output: Some(output.clone()),
                         error: None,
+                        input,
                     },
                     Err(error) => StepRecord {
                         step_id: key.clone(),
@@ -256,6 +274,7 @@ impl Engine {
                         attempts,
                         output: None,
                         error: Some(error.clone()),
+                        input,
                     },
                 };
                 self.journal(state, step, record, started).await?;
@@ -385,6 +404,7 @@ impl Engine {
                             given.insert(name.clone(), v);
                         }
                     }
+                    state.set_input(Json::Object(given.clone()));
                     let call = Call {
                         action: action.clone(),
                         input: given,

@@ -122,49 +122,47 @@ macro_rules! impl_account_reads {
                 row.as_ref().map(super::accounts::decode_session).transpose()
             }
 
-            /// Run counts of a tenant since a time, by (hour start in ms, status).
-            pub async fn runs_per_hour(
-                &self,
-                tenant: &str,
-                since: i64,
-            ) -> Result<Vec<(i64, String, i64)>, StoreError> {
-                let rows = sqlx::query(
-                    "SELECT (created_at / 3600000) * 3600000 AS hour, status, COUNT(*) AS n
-                     FROM runs WHERE tenant = $1 AND created_at >= $2
-                     GROUP BY hour, status",
-                )
-                .bind(tenant)
-                .bind(since)
-                .fetch_all(&self.pool)
-                .await?;
+            /// When each polling workflow last polled (Unix ms), by workflow.
+            pub async fn poll_times(&self) -> Result<Vec<(String, i64)>, StoreError> {
+                let rows = sqlx::query("SELECT workflow, polled_at FROM poll_state")
+                    .fetch_all(&self.pool)
+                    .await?;
                 rows.iter()
                     .map(|r| {
                         use super::rows::Columns as _;
-                        Ok((r.int("hour")?, r.text("status")?, r.int("n")?))
+                        Ok((r.text("workflow")?, r.int("polled_at")?))
                     })
                     .collect()
             }
 
-            /// Run counts of a tenant since a time, by (workflow, status).
-            pub async fn runs_by_workflow(
-                &self,
-                tenant: &str,
-                since: i64,
-            ) -> Result<Vec<(String, String, i64)>, StoreError> {
+            /// Queued and running runs of a tenant, by status (few, on the status index).
+            pub async fn active_counts(&self, tenant: &str) -> Result<Vec<(String, i64)>, StoreError> {
                 let rows = sqlx::query(
-                    "SELECT workflow, status, COUNT(*) AS n FROM runs
-                     WHERE tenant = $1 AND created_at >= $2 GROUP BY workflow, status",
+                    "SELECT status, COUNT(*) AS n FROM runs
+                     WHERE status IN ('queued', 'running') AND tenant = $1 GROUP BY status",
                 )
                 .bind(tenant)
-                .bind(since)
                 .fetch_all(&self.pool)
                 .await?;
                 rows.iter()
                     .map(|r| {
                         use super::rows::Columns as _;
-                        Ok((r.text("workflow")?, r.text("status")?, r.int("n")?))
+                        Ok((r.text("status")?, r.int("n")?))
                     })
                     .collect()
+            }
+
+            /// Events a tenant received since a time.
+            pub async fn events_since(&self, tenant: &str, since: i64) -> Result<i64, StoreError> {
+                let row = sqlx::query(
+                    "SELECT COUNT(*) AS n FROM events WHERE tenant = $1 AND received_at >= $2",
+                )
+                .bind(tenant)
+                .bind(since)
+                .fetch_one(&self.pool)
+                .await?;
+                use super::rows::Columns as _;
+                Ok(row.int("n")?)
             }
 
             /// A tenant's activity, newest first, optionally of one kind, before an id.

@@ -439,19 +439,22 @@ impl Store {
             tracing::warn!(%error, kind = entry.kind, "activity not recorded");
         }
     }
-    pub async fn runs_per_hour(
-        &self,
-        tenant: &str,
-        since: i64,
-    ) -> Result<Vec<(i64, String, i64)>, StoreError> {
-        dispatch!(self.runs_per_hour(tenant, since))
+    pub async fn poll_times(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        dispatch!(self.poll_times())
     }
-    pub async fn runs_by_workflow(
+    /// Finished runs since a time (rounded down to the hour): (hour ms, workflow, status, n).
+    pub async fn finished_counts(
         &self,
         tenant: &str,
         since: i64,
-    ) -> Result<Vec<(String, String, i64)>, StoreError> {
-        dispatch!(self.runs_by_workflow(tenant, since))
+    ) -> Result<Vec<(i64, String, String, i64)>, StoreError> {
+        dispatch!(self.finished_counts(tenant, since))
+    }
+    pub async fn active_counts(&self, tenant: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        dispatch!(self.active_counts(tenant))
+    }
+    pub async fn events_since(&self, tenant: &str, since: i64) -> Result<i64, StoreError> {
+        dispatch!(self.events_since(tenant, since))
     }
     pub async fn activity(
         &self,

@@ -120,6 +120,9 @@ pub struct StepRecord {
     pub attempts: u32,
     pub output: Option<Json>,
     pub error: Option<String>,
+    /// What the step was given (an action step's rendered input), for the dashboard;
+    /// `None` for other steps.
+    pub input: Option<Json>,
 }
 
 /// Which runs to list, newest first. Every field narrows the list.

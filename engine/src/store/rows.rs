@@ -201,6 +201,10 @@ impl StepRecord {
                 .map(|o| serde_json::from_str(&o))
                 .transpose()?,
             error: row.opt_text("error")?,
+            input: row
+                .opt_text("input")?
+                .map(|o| serde_json::from_str(&o))
+                .transpose()?,
         })
     }
 }
@@ -219,7 +223,7 @@ impl StepRow {
 /// The columns of a step row.
 macro_rules! step_columns {
     () => {
-        "step_id, status, attempts, output, error, started_at, finished_at"
+        "step_id, status, attempts, output, error, input, started_at, finished_at"
     };
 }
 pub(crate) use step_columns;

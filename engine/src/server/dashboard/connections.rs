@@ -39,6 +39,24 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -
         .map_err(unavailable)?;
     let catalog = state.catalog.current();
     let now = crate::store::now_ms();
+    // Last sync: the latest poll of a workflow polling through the connection (workflows
+    // run for the default tenant).
+    let polls = if session.tenant == crate::store::DEFAULT_TENANT {
+        store.poll_times().await.map_err(unavailable)?
+    } else {
+        Vec::new()
+    };
+    let last_sync = |name: &str| {
+        polls
+            .iter()
+            .filter(|(workflow, _)| {
+                catalog.workflows.get(workflow).is_some_and(|w| {
+                    matches!(&w.trigger, crate::plan::WorkflowTriggerPlan::Poll { connection, .. } if connection == name)
+                })
+            })
+            .map(|(_, at)| *at)
+            .max()
+    };
     let connections: Vec<Json> = rows
         .iter()
         .map(|row| {
@@ -53,6 +71,7 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -
                 "oauth": plan.is_some_and(|p| is_oauth(p, row.auth_mode.as_deref())),
                 "last_used": super::render::ago(row.last_used_at, now),
                 "last_checked": super::render::ago(row.last_checked_at, now),
+                "last_sync": super::render::ago(last_sync(&row.name), now),
                 "last_error": row.last_error,
                 "error_count": row.error_count,
             })

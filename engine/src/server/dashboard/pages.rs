@@ -18,17 +18,29 @@ pub async fn overview(State(state): State<AppState>, headers: HeaderMap, uri: Ur
     let store = state.store.as_ref().ok_or_else(not_found)?;
     let now = crate::store::now_ms();
     let since = (now / HOUR - 23) * HOUR;
-    let summary = store
-        .summary(&session.tenant, since)
+    // Finished runs per hour from the counters (a few hundred rows, however many runs),
+    // queued and running from the status index.
+    let finished = store
+        .finished_counts(&session.tenant, since)
         .await
         .map_err(unavailable)?;
-    let per_hour = store
-        .runs_per_hour(&session.tenant, since)
+    let active = store
+        .active_counts(&session.tenant)
+        .await
+        .map_err(unavailable)?;
+    let events = store
+        .events_since(&session.tenant, since)
+        .await
+        .map_err(unavailable)?;
+    let connection_rows = store
+        .connections(Some(&session.tenant))
         .await
         .map_err(unavailable)?;
     let mut hours: Vec<(i64, i64, i64)> = (0..24).map(|i| (since + i * HOUR, 0, 0)).collect();
-    for (hour, status, n) in per_hour {
-        if let Some(slot) = hours.iter_mut().find(|h| h.0 == hour) {
+    let mut by_status: BTreeMap<String, i64> = BTreeMap::new();
+    for (hour, _, status, n) in &finished {
+        *by_status.entry(status.clone()).or_default() += n;
+        if let Some(slot) = hours.iter_mut().find(|h| h.0 == *hour) {
             match status.as_str() {
                 "succeeded" => slot.1 += n,
                 "failed" => slot.2 += n,
@@ -36,25 +48,31 @@ pub async fn overview(State(state): State<AppState>, headers: HeaderMap, uri: Ur
             }
         }
     }
+    for (status, n) in active {
+        *by_status.entry(status).or_default() += n;
+    }
+    let mut connections_by_status: BTreeMap<String, i64> = BTreeMap::new();
+    for row in &connection_rows {
+        *connections_by_status.entry(row.status.clone()).or_default() += 1;
+    }
     let max = hours.iter().map(|h| h.1 + h.2).max().unwrap_or(0).max(1);
     let count = |map: &BTreeMap<String, i64>, key: &str| map.get(key).copied().unwrap_or(0);
     let runs: serde_json::Map<String, Json> =
         ["succeeded", "failed", "running", "queued", "cancelled"]
             .iter()
-            .map(|k| (k.to_string(), json!(count(&summary.runs, k))))
+            .map(|k| (k.to_string(), json!(count(&by_status, k))))
             .collect();
-    let finished = count(&summary.runs, "succeeded") + count(&summary.runs, "failed");
-    let error_rate =
-        (finished > 0).then(|| count(&summary.runs, "failed") as f64 / finished as f64);
+    let done = count(&by_status, "succeeded") + count(&by_status, "failed");
+    let error_rate = (done > 0).then(|| count(&by_status, "failed") as f64 / done as f64);
     let connections: serde_json::Map<String, Json> =
         ["active", "error", "needs_reauth", "disconnected", "revoked"]
             .iter()
-            .map(|k| (k.to_string(), json!(count(&summary.connections, k))))
+            .map(|k| (k.to_string(), json!(count(&connections_by_status, k))))
             .collect();
     let mut ctx = base(&session, "overview", "Overview", &headers);
     ctx.insert(
         "summary".into(),
-        json!({ "runs": runs, "error_rate": error_rate, "events": summary.events, "connections": connections }),
+        json!({ "runs": runs, "error_rate": error_rate, "events": events, "connections": connections }),
     );
     ctx.insert(
         "hours".into(),
@@ -111,11 +129,15 @@ pub async fn workflows(State(state): State<AppState>, headers: HeaderMap, uri: U
     // Workflows run for the default tenant; other tenants see none.
     let visible = session.tenant == DEFAULT_TENANT;
     let now = crate::store::now_ms();
-    let counts = if visible {
+    // The last 24 hours of finished runs, by workflow (hour-aligned counters).
+    let counts: Vec<(String, String, i64)> = if visible {
         store
-            .runs_by_workflow(&session.tenant, now - 24 * HOUR)
+            .finished_counts(&session.tenant, now - 23 * HOUR)
             .await
             .map_err(unavailable)?
+            .into_iter()
+            .map(|(_, workflow, status, n)| (workflow, status, n))
+            .collect()
     } else {
         Vec::new()
     };

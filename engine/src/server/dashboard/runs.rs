@@ -161,7 +161,7 @@ pub async fn show(
                 "started": time(Some(s.started_at)),
                 "finished": time(Some(s.finished_at)),
                 "duration": duration(Some(s.finished_at - s.started_at)),
-                "input_json": Json::Null,
+                "input_json": s.step.input.as_ref().map(pretty),
                 "output_json": s.step.output.as_ref().map(pretty),
                 "error": s.step.error,
             })

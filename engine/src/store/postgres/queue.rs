@@ -168,8 +168,8 @@ impl PgStore {
         started_at_ms: i64,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO steps (run_id, step_id, status, attempts, output, error, started_at, finished_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            "INSERT INTO steps (run_id, step_id, status, attempts, output, error, started_at, finished_at, input)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (run_id, step_id) DO NOTHING",
         )
         .bind(run)
@@ -180,6 +180,7 @@ impl PgStore {
         .bind(&step.error)
         .bind(started_at_ms)
         .bind(self.now())
+        .bind(step.input.as_ref().map(Json::to_string))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -383,7 +384,7 @@ async fn still_may_start(
 /// A run's journal, in order of completion.
 async fn read_journal(tx: &mut PgConnection, run: &str) -> Result<Vec<StepRecord>, StoreError> {
     let rows = sqlx::query(
-        "SELECT step_id, status, attempts, output, error FROM steps
+        "SELECT step_id, status, attempts, output, error, input FROM steps
          WHERE run_id = $1 ORDER BY finished_at, step_id",
     )
     .bind(run)

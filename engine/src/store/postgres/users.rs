@@ -66,4 +66,33 @@ impl PgStore {
         .await?;
         Ok(())
     }
+
+    /// Finished runs of a tenant created since `since` (ms, rounded down to the hour), as
+    /// (hour start in ms, workflow, status, count), counted from the runs.
+    pub async fn finished_counts(
+        &self,
+        tenant: &str,
+        since: i64,
+    ) -> Result<Vec<(i64, String, String, i64)>, StoreError> {
+        use crate::store::rows::Columns as _;
+        let rows = sqlx::query(
+            "SELECT created_at / 3600000 AS hour, workflow, status, COUNT(*) AS n FROM runs
+             WHERE tenant = $1 AND created_at >= $2 AND status IN ('succeeded', 'failed')
+             GROUP BY 1, 2, 3",
+        )
+        .bind(tenant)
+        .bind(since / 3_600_000 * 3_600_000)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.int("hour")? * 3_600_000,
+                    r.text("workflow")?,
+                    r.text("status")?,
+                    r.int("n")?,
+                ))
+            })
+            .collect()
+    }
 }

@@ -129,15 +129,16 @@ impl SqliteStore {
             step.status.clone(),
             step.error.clone(),
         );
-        let (attempts, output) = (
+        let (attempts, output, input) = (
             i64::from(step.attempts),
             step.output.as_ref().map(Json::to_string),
+            step.input.as_ref().map(Json::to_string),
         );
         self.writer
             .write(move |c| {
                 c.prepare_cached(
-                    "INSERT INTO steps (run_id, step_id, status, attempts, output, error, started_at, finished_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                    "INSERT INTO steps (run_id, step_id, status, attempts, output, error, started_at, finished_at, input)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                      ON CONFLICT (run_id, step_id) DO NOTHING",
                 )?
                 .execute(params![
@@ -148,7 +149,8 @@ impl SqliteStore {
                     output,
                     error,
                     started_at_ms,
-                    now_ms()
+                    now_ms(),
+                    input
                 ])?;
                 Ok(())
             })
@@ -292,6 +294,8 @@ fn read_journal(c: &rusqlite::Connection, run: &str) -> Result<Vec<StepRecord>, 
             attempts: u32::try_from(attempts).unwrap_or(0),
             output: output.map(|o| serde_json::from_str(&o)).transpose()?,
             error,
+            // Resuming needs outputs only.
+            input: None,
         });
     }
     Ok(steps)

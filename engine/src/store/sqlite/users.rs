@@ -88,4 +88,33 @@ impl SqliteStore {
             })
             .await
     }
+
+    /// Finished runs of a tenant created since `since` (ms, rounded down to the hour), as
+    /// (hour start in ms, workflow, status, count): read from `run_stats`, which triggers
+    /// keep exact.
+    pub async fn finished_counts(
+        &self,
+        tenant: &str,
+        since: i64,
+    ) -> Result<Vec<(i64, String, String, i64)>, StoreError> {
+        use crate::store::rows::Columns as _;
+        let rows = sqlx::query(
+            "SELECT hour, workflow, status, n FROM run_stats
+             WHERE tenant = $1 AND hour >= $2 AND n > 0",
+        )
+        .bind(tenant)
+        .bind(since / 3_600_000)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.int("hour")? * 3_600_000,
+                    r.text("workflow")?,
+                    r.text("status")?,
+                    r.int("n")?,
+                ))
+            })
+            .collect()
+    }
 }
