@@ -36,7 +36,7 @@ MID_AT=$((NOW - RUNS / 2 * 1000))
 echo "runs in the store: $(sqlite3 "$DATA/switchyard.db" 'SELECT COUNT(*) FROM runs')"
 printf "%-48s %10s %10s\n" page "median ms" "p95 ms"
 for page in "/runs" "/runs?status=failed" "/runs?workflow=notify-failure" \
-            "/runs?before=$MID_AT.$MID" "/runs/$MID" "/" "/workflows" "/events" "/connections"; do
+            "/runs?workflow=jira-daily-digest" "/runs?before=$MID_AT.$MID" "/runs/$MID" "/" "/workflows" "/events" "/connections"; do
   for _ in $(seq "$REPS"); do
     curl -s -o /dev/null -w '%{http_code} %{time_starttransfer}\n' -H "cookie: $COOKIE" "http://127.0.0.1:$PORT$page"
   done | python3 -c '

@@ -34,3 +34,6 @@ ALTER TABLE steps ADD COLUMN input TEXT;
 
 -- The dashboard's events page counts a day of events by tenant.
 CREATE INDEX events_by_tenant_time ON events (tenant, received_at);
+
+-- The runs of one workflow, newest first (see the SQLite migration).
+CREATE INDEX runs_by_tenant_workflow ON runs (tenant, workflow, created_at, id);

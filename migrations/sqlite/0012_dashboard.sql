@@ -64,3 +64,7 @@ END;
 
 -- The dashboard's events page counts a day of events by tenant.
 CREATE INDEX events_by_tenant_time ON events (tenant, received_at);
+
+-- The runs of one workflow, newest first (the runs page's workflow filter, and each
+-- workflow's last run), also for workflows with no runs at all.
+CREATE INDEX runs_by_tenant_workflow ON runs (tenant, workflow, created_at, id);

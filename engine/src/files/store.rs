@@ -28,14 +28,23 @@ pub struct FileWriter {
 }
 
 impl FileStore {
-    /// Opens (creating) the store at `dir` and removes temp files a crash left behind.
+    /// Opens (creating) the store at `dir` and removes temp files a crash left behind:
+    /// those untouched for an hour (several instances may share the directory, and another
+    /// one's download in progress must survive).
     pub fn open(dir: impl Into<PathBuf>) -> io::Result<FileStore> {
         let dir = dir.into();
         let temp = dir.join("tmp");
-        if temp.exists() {
-            std::fs::remove_dir_all(&temp)?;
-        }
         std::fs::create_dir_all(&temp)?;
+        let stale = SystemTime::now() - Duration::from_secs(3600);
+        for entry in std::fs::read_dir(&temp)?.flatten() {
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t < stale);
+            if old {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
         Ok(FileStore { dir })
     }
 

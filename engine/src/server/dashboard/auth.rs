@@ -117,6 +117,15 @@ pub async fn log_in(
             .get_or_init(|| hash_password(&random_token()).unwrap_or_default())
             .clone(),
     };
+    // Each check takes ~19 MiB and a core for a moment: at most one per core at a time,
+    // so a flood of logins queues instead of exhausting memory.
+    static CHECKS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    let checks = CHECKS.get_or_init(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    });
+    let Ok(_permit) = checks.acquire().await else {
+        return Ok(None);
+    };
     let password = password.to_string();
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
         .await

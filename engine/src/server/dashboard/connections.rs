@@ -11,9 +11,14 @@ use crate::server::AppState;
 use crate::store::accounts::NewActivity;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value as Json, json};
 use std::collections::HashMap;
+
+/// A connection name as one URL path segment (names made through the API may hold `/`).
+fn segment(name: &str) -> String {
+    percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
 
 fn first_letter(name: &str) -> String {
     name.chars()
@@ -63,6 +68,7 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -
             let plan = catalog.connectors.get(&row.connector);
             json!({
                 "name": row.name,
+                "path": segment(&row.name),
                 "connector": row.connector,
                 "connector_name": plan.map_or(row.connector.as_str(), |p| p.name.as_str()),
                 "initial": first_letter(plan.map_or(row.connector.as_str(), |p| p.name.as_str())),
@@ -206,6 +212,20 @@ pub async fn create(
         ));
     }
     if is_oauth(&plan, mode.as_deref()) {
+        // The callback stores tokens by name: never over another connection.
+        let taken = flow
+            .connections
+            .store
+            .connection(&session.tenant, &name)
+            .await
+            .map_err(unavailable)?
+            .is_some();
+        if taken {
+            return Ok(again(
+                values,
+                format!("A connection named `{name}` exists already; reconnect it from the list."),
+            ));
+        }
         let redirect_uri =
             crate::server::oauth::callback_url(&state, &headers).map_err(|e| e.into_response())?;
         return match flow
@@ -346,8 +366,9 @@ pub async fn reconnect(
     Path(name): Path<String>,
     headers: HeaderMap,
     uri: Uri,
+    Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
-    let session = require(&state, &headers, &uri).await?;
+    let session = require_form(&state, &headers, &uri, &form).await?;
     let flow = state.oauth.as_ref().ok_or_else(not_found)?;
     let row = flow
         .connections
@@ -413,7 +434,7 @@ pub async fn disconnect_page(
     );
     ctx.insert(
         "action".into(),
-        json!(format!("/connections/{name}/disconnect")),
+        json!(format!("/connections/{}/disconnect", segment(&name))),
     );
     ctx.insert("button".into(), json!("Disconnect"));
     ctx.insert("cancel".into(), json!("/connections"));
@@ -442,6 +463,5 @@ pub async fn disconnect(
         }
         _ => format!("`{name}` is disconnected."),
     };
-    let _ = Redirect::to("/connections");
     Ok(redirect_with("/connections", "ok", &text))
 }

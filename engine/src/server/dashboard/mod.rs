@@ -35,7 +35,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/connections/new", get(connections::new_form))
         .route("/connections/{name}/check", post(connections::check))
-        .route("/connections/{name}/reconnect", get(connections::reconnect))
+        .route(
+            "/connections/{name}/reconnect",
+            post(connections::reconnect),
+        )
         .route(
             "/connections/{name}/disconnect",
             get(connections::disconnect_page).post(connections::disconnect),
@@ -98,7 +101,12 @@ pub async fn require_form(
     uri: &Uri,
     form: &HashMap<String, String>,
 ) -> Result<Session, Response> {
-    let session = require(state, headers, uri).await?;
+    let store = state.store.as_ref().ok_or_else(not_found)?;
+    // No session (expired): log in again, then the start page (`next` cannot be a POST).
+    let _ = uri;
+    let session = auth::session(store, headers)
+        .await
+        .ok_or_else(|| Redirect::to("/login").into_response())?;
     let given = form.get("csrf").map(String::as_str).unwrap_or("");
     if !session.csrf_ok(given) {
         return Err(error_page(
@@ -224,7 +232,16 @@ fn login_form(status: StatusCode, error: Option<&str>, next: Option<&str>) -> Re
 /// Only a path on this site (no `//host`, no scheme): no open redirect after login.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        // No control characters or spaces either: browsers drop tabs and newlines from
+        // URLs, so `/\t/evil.example` would become `//evil.example`.
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && n.bytes().all(|b| b > 0x20 && b != 0x7f) =>
+        {
+            n.to_string()
+        }
         _ => "/".into(),
     }
 }
@@ -291,4 +308,29 @@ async fn logout(
         response.headers_mut().append(header::SET_COOKIE, v);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn login_returns_only_to_local_paths() {
+        assert_eq!(
+            safe_next(Some("/runs?status=failed")),
+            "/runs?status=failed"
+        );
+        for bad in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "evil",
+            "/ /x",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
 }

@@ -286,7 +286,9 @@ pub async fn events(
     let session = require(&state, &headers, &uri).await?;
     let store = state.store.as_ref().ok_or_else(not_found)?;
     const PAGE: usize = 50;
-    let kind = query.kind.filter(|k| !k.is_empty());
+    let kind = query
+        .kind
+        .filter(|k| k == "webhook" || ACTIVITY_KINDS.contains(&k.as_str()));
     let want_webhooks = kind.as_deref().is_none_or(|k| k == "webhook");
     let activity_kind = kind.as_deref().filter(|k| *k != "webhook");
     let received = if want_webhooks {
@@ -351,7 +353,7 @@ pub async fn events(
         ));
     }
     merged.sort_by(|a, b| b.0.cmp(&a.0).then(b.2.cmp(&a.2)));
-    let more = received.len() == PAGE || activity.len() == PAGE;
+    let more = received.len() == PAGE || activity.len() == PAGE || merged.len() > PAGE;
     merged.truncate(PAGE);
     let ev_next = merged
         .iter()

@@ -196,19 +196,20 @@ fn pretty(value: &Json) -> String {
 
 fn sensitive(key: &str) -> bool {
     let k = key.to_ascii_lowercase().replace(['-', '_'], "");
-    [
+    let contains = [
         "password",
+        "passwd",
         "secret",
         "token",
         "authorization",
         "apikey",
         "signature",
         "cookie",
-        "clientsecret",
         "privatekey",
-    ]
-    .iter()
-    .any(|s| k.contains(s))
+        "credential",
+    ];
+    let exact = ["key", "pwd", "auth", "pin"];
+    contains.iter().any(|s| k.contains(s)) || exact.contains(&k.as_str())
 }
 
 fn mask(value: Json) -> Json {
@@ -271,6 +272,16 @@ pub async fn replay(
     let session = require_form(&state, &headers, &uri, &form).await?;
     let run = tenant_run(&state, &session.tenant, &id).await?;
     let store = state.store.as_ref().ok_or_else(not_found)?;
+    if !matches!(run.status.as_str(), "failed" | "succeeded" | "cancelled") {
+        return Ok(redirect_with(
+            &format!("/runs/{}", run.id),
+            "error",
+            &format!(
+                "Run {} is {}; replay it when it has finished.",
+                run.id, run.status
+            ),
+        ));
+    }
     let new = store
         .queue_run(&NewRun {
             workflow: run.workflow,
