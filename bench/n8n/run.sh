@@ -16,18 +16,7 @@ cargo build --release --quiet
 ROOT=$(pwd)
 
 echo "== switchyard"
-DATA="$OUT/switchyard-data"
-rm -rf "$DATA"
-SWITCHYARD_LOG=warn "$ROOT/target/release/switchyard" serve --listen 127.0.0.1:8080 \
-  --data-dir "$DATA" --connections "$ROOT/bench/n8n/connections.json" \
-  "$ROOT/bench/n8n/connectors" "$ROOT/bench/n8n/workflows" 2> "$OUT/switchyard.log" &
-PID=$!
-trap "kill $PID 2>/dev/null || true" EXIT
-for _ in $(seq 1 100); do curl -sf 127.0.0.1:8080/healthz > /dev/null && break; sleep 0.1; done
-ENGINE_PID=$PID ENGINE_NAME=switchyard WORK_DIR="$OUT/switchyard" "$KIT/bench.sh" \
-  http://127.0.0.1:8080/hooks/bench | tee "$OUT/switchyard.txt"
-kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true
-trap - EXIT
+OUT="$OUT" KIT="$KIT" bench/n8n/ab.sh switchyard "$ROOT/target/release/switchyard"
 
 echo "== n8n"
 WORK_DIR="$OUT/n8n" "$KIT/bench.sh" | tee "$OUT/n8n.txt"

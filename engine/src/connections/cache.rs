@@ -55,7 +55,7 @@ impl StoredConnections {
             match self
                 .service
                 .open(&catalog, &row)
-                .and_then(|c| self.with_tokens(&row, c))
+                .and_then(|c| self.service.with_tokens(&row, c, &self.http))
             {
                 Ok(connection) => {
                     by_name.insert(row.name.clone(), connection);
@@ -72,15 +72,6 @@ impl StoredConnections {
             *v = version;
         }
         Ok(())
-    }
-
-    /// Gives an OAuth connection its token source (refreshing, single-flight).
-    fn with_tokens(
-        &self,
-        row: &crate::store::ConnectionRow,
-        connection: Connection,
-    ) -> Result<Connection, super::ConnectionError> {
-        self.service.with_tokens(row, connection, &self.http)
     }
 
     /// Refreshes every few seconds until `shutdown`.

@@ -168,14 +168,39 @@ fn form_page(
     response
 }
 
+/// Starts the OAuth flow of a connection: the redirect to the provider, or why it could
+/// not start (for the caller's page).
+async fn to_provider(
+    state: &AppState,
+    headers: &HeaderMap,
+    tenant: &str,
+    connector: &str,
+    name: &str,
+) -> Result<Result<Response, String>, Response> {
+    let flow = state.oauth.as_ref().ok_or_else(not_found)?;
+    let redirect_uri =
+        crate::server::oauth::callback_url(state, headers).map_err(|e| e.into_response())?;
+    let catalog = state.catalog.current();
+    Ok(
+        match flow
+            .start(&catalog, tenant, connector, name, &redirect_uri)
+            .await
+        {
+            Ok(url) => {
+                Ok((StatusCode::SEE_OTHER, [(axum::http::header::LOCATION, url)]).into_response())
+            }
+            Err(e) => Err(e.to_string()),
+        },
+    )
+}
+
 /// Creates a connection from the form, or starts the OAuth flow for an OAuth mode.
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
-    uri: Uri,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
-    let session = require_form(&state, &headers, &uri, &form).await?;
+    let session = require_form(&state, &headers, &form).await?;
     let flow = state.oauth.as_ref().ok_or_else(not_found)?;
     let catalog = state.catalog.current();
     let plan = form
@@ -226,16 +251,9 @@ pub async fn create(
                 format!("A connection named `{name}` exists already; reconnect it from the list."),
             ));
         }
-        let redirect_uri =
-            crate::server::oauth::callback_url(&state, &headers).map_err(|e| e.into_response())?;
-        return match flow
-            .start(&catalog, &session.tenant, &plan.id, &name, &redirect_uri)
-            .await
-        {
-            Ok(url) => {
-                Ok((StatusCode::SEE_OTHER, [(axum::http::header::LOCATION, url)]).into_response())
-            }
-            Err(e) => Ok(again(values, e.to_string())),
+        return match to_provider(&state, &headers, &session.tenant, &plan.id, &name).await? {
+            Ok(redirect) => Ok(redirect),
+            Err(e) => Ok(again(values, e)),
         };
     }
     let mut config = serde_json::Map::new();
@@ -304,10 +322,9 @@ pub async fn check(
     State(state): State<AppState>,
     Path(name): Path<String>,
     headers: HeaderMap,
-    uri: Uri,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
-    let session = require_form(&state, &headers, &uri, &form).await?;
+    let session = require_form(&state, &headers, &form).await?;
     let flow = state.oauth.as_ref().ok_or_else(not_found)?;
     let service = &flow.connections;
     let row = service
@@ -365,10 +382,9 @@ pub async fn reconnect(
     State(state): State<AppState>,
     Path(name): Path<String>,
     headers: HeaderMap,
-    uri: Uri,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
-    let session = require_form(&state, &headers, &uri, &form).await?;
+    let session = require_form(&state, &headers, &form).await?;
     let flow = state.oauth.as_ref().ok_or_else(not_found)?;
     let row = flow
         .connections
@@ -383,16 +399,9 @@ pub async fn reconnect(
         .get(&row.connector)
         .ok_or_else(not_found)?;
     if is_oauth(plan, row.auth_mode.as_deref()) {
-        let redirect_uri =
-            crate::server::oauth::callback_url(&state, &headers).map_err(|e| e.into_response())?;
-        return match flow
-            .start(&catalog, &session.tenant, &plan.id, &name, &redirect_uri)
-            .await
-        {
-            Ok(url) => {
-                Ok((StatusCode::SEE_OTHER, [(axum::http::header::LOCATION, url)]).into_response())
-            }
-            Err(e) => Ok(redirect_with("/connections", "error", &e.to_string())),
+        return match to_provider(&state, &headers, &session.tenant, &plan.id, &name).await? {
+            Ok(redirect) => Ok(redirect),
+            Err(e) => Ok(redirect_with("/connections", "error", &e)),
         };
     }
     let mut values = serde_json::Map::new();
@@ -445,10 +454,9 @@ pub async fn disconnect(
     State(state): State<AppState>,
     Path(name): Path<String>,
     headers: HeaderMap,
-    uri: Uri,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
-    let session = require_form(&state, &headers, &uri, &form).await?;
+    let session = require_form(&state, &headers, &form).await?;
     let flow = state.oauth.as_ref().ok_or_else(not_found)?;
     let catalog = state.catalog.current();
     let revocation = flow

@@ -98,12 +98,10 @@ pub async fn require(
 pub async fn require_form(
     state: &AppState,
     headers: &HeaderMap,
-    uri: &Uri,
     form: &HashMap<String, String>,
 ) -> Result<Session, Response> {
     let store = state.store.as_ref().ok_or_else(not_found)?;
     // No session (expired): log in again, then the start page (`next` cannot be a POST).
-    let _ = uri;
     let session = auth::session(store, headers)
         .await
         .ok_or_else(|| Redirect::to("/login").into_response())?;
@@ -293,10 +291,9 @@ async fn login(
 async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
-    uri: Uri,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let session = match require_form(&state, &headers, &uri, &form).await {
+    let session = match require_form(&state, &headers, &form).await {
         Ok(s) => s,
         Err(response) => return response,
     };

@@ -203,31 +203,28 @@ pub async fn enable(
     state: State<AppState>,
     id: Path<String>,
     headers: HeaderMap,
-    uri: Uri,
     form: Form<HashMap<String, String>>,
 ) -> PageResult {
-    switch(state, id, headers, uri, form, true).await
+    switch(state, id, headers, form, true).await
 }
 
 pub async fn disable(
     state: State<AppState>,
     id: Path<String>,
     headers: HeaderMap,
-    uri: Uri,
     form: Form<HashMap<String, String>>,
 ) -> PageResult {
-    switch(state, id, headers, uri, form, false).await
+    switch(state, id, headers, form, false).await
 }
 
 async fn switch(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    uri: Uri,
     Form(form): Form<HashMap<String, String>>,
     enabled: bool,
 ) -> PageResult {
-    let session = require_form(&state, &headers, &uri, &form).await?;
+    let session = require_form(&state, &headers, &form).await?;
     let store = state.store.as_ref().ok_or_else(not_found)?;
     let workflow = state
         .catalog
@@ -237,22 +234,9 @@ async fn switch(
         .filter(|_| session.tenant == DEFAULT_TENANT)
         .cloned()
         .ok_or_else(not_found)?;
-    if enabled
-        && !state.catalog.is_enabled(&workflow)
-        && matches!(workflow.trigger, WorkflowTriggerPlan::Cron(_))
-    {
-        // Switched back on: no catch-up of the firings missed while off.
-        store
-            .set_handled_until(&workflow.id, crate::store::now_ms())
-            .await
-            .map_err(unavailable)?;
-    }
-    store
-        .set_workflow_enabled(&workflow.id, enabled)
+    crate::server::rest::set_switch(&state, store, &workflow, enabled)
         .await
         .map_err(unavailable)?;
-    state.catalog.set_switch(&workflow.id, enabled);
-    tracing::info!(workflow = %workflow.id, enabled, user = %session.username, "workflow switched");
     let word = if enabled { "enabled" } else { "disabled" };
     Ok(redirect_with(
         "/workflows",

@@ -235,10 +235,9 @@ pub async fn retry(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    uri: Uri,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
-    let session = require_form(&state, &headers, &uri, &form).await?;
+    let session = require_form(&state, &headers, &form).await?;
     let run = tenant_run(&state, &session.tenant, &id).await?;
     let store = state.store.as_ref().ok_or_else(not_found)?;
     let target = format!("/runs/{}", run.id);
@@ -252,9 +251,7 @@ pub async fn retry(
             ),
         ));
     }
-    if let Some(wake) = &state.wake {
-        wake.notify_one();
-    }
+    crate::server::rest::wake(&state);
     Ok(redirect_with(
         &target,
         "ok",
@@ -266,10 +263,9 @@ pub async fn replay(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    uri: Uri,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
-    let session = require_form(&state, &headers, &uri, &form).await?;
+    let session = require_form(&state, &headers, &form).await?;
     let run = tenant_run(&state, &session.tenant, &id).await?;
     let store = state.store.as_ref().ok_or_else(not_found)?;
     if !matches!(run.status.as_str(), "failed" | "succeeded" | "cancelled") {
@@ -290,9 +286,7 @@ pub async fn replay(
         })
         .await
         .map_err(unavailable)?;
-    if let Some(wake) = &state.wake {
-        wake.notify_one();
-    }
+    crate::server::rest::wake(&state);
     Ok(redirect_with(
         &format!("/runs/{new}"),
         "ok",

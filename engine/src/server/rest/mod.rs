@@ -55,7 +55,8 @@ fn params<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
 }
 
 /// Wakes idle workers for a run just queued (a retry, a replay).
-fn wake(state: &AppState) {
+/// Wakes an idle worker after a run was queued (API and dashboard).
+pub(crate) fn wake(state: &AppState) {
     if let Some(wake) = &state.wake {
         wake.notify_one();
     }

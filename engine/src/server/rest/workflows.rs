@@ -175,23 +175,33 @@ async fn switch(
 ) -> Result<Response, ApiError> {
     let principal = require(&state, &headers, Scope::Write).await?;
     let workflow = tenant_workflow(&state, &principal, &id)?;
-    let store = store(&state)?;
+    set_switch(&state, store(&state)?, &workflow, enabled)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Json(WorkflowInfo::new(&state, &workflow)).into_response())
+}
+
+/// Switches a workflow on or off: stored (every instance follows it) and applied here. A
+/// cron workflow switched back on does not catch up on the firings missed while off.
+/// Shared by the API and the dashboard.
+pub(crate) async fn set_switch(
+    state: &AppState,
+    store: &crate::store::Store,
+    workflow: &WorkflowPlan,
+    enabled: bool,
+) -> Result<(), crate::store::StoreError> {
     if enabled
-        && !state.catalog.is_enabled(&workflow)
+        && !state.catalog.is_enabled(workflow)
         && matches!(workflow.trigger, WorkflowTriggerPlan::Cron(_))
     {
         store
             .set_handled_until(&workflow.id, chrono::Utc::now().timestamp_millis())
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
     }
-    store
-        .set_workflow_enabled(&workflow.id, enabled)
-        .await
-        .map_err(ApiError::internal)?;
+    store.set_workflow_enabled(&workflow.id, enabled).await?;
     state.catalog.set_switch(&workflow.id, enabled);
     tracing::info!(workflow = %workflow.id, enabled, "workflow switched");
-    Ok(Json(WorkflowInfo::new(&state, &workflow)).into_response())
+    Ok(())
 }
 
 /// A started run.
